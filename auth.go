@@ -1,0 +1,225 @@
+package nebula
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-querystring/query"
+)
+
+// TokenSource supplies the bearer token for each request, for credentials
+// that change while the Client lives (see WithTokenSource). It must be safe
+// for concurrent use. An error it returns fails the call, wrapped, before
+// anything is sent.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// AuthService logs in with a username and password. Get it from
+// Client.Auth.
+type AuthService struct {
+	client *Client
+}
+
+// Session is a successful login: the user and the JWT to authenticate with.
+// Printing, logging or marshalling a Session shows Token redacted.
+type Session struct {
+	UserID    ID
+	Name      string
+	Email     string
+	Token     Secret    // the JWT ("jwtToken"), for WithToken or an Authorization header
+	ExpiresAt time.Time // the JWT's exp claim; zero when it has none
+}
+
+type loginForm struct {
+	Username string `url:"username"`
+	Password string `url:"password"`
+}
+
+type loginData struct {
+	ID    *ID    `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+	JWT   string `json:"jwtToken"`
+}
+
+func (d *loginData) validate() string {
+	if d.JWT == "" {
+		return `login answer without "jwtToken"`
+	}
+	return ""
+}
+
+// Login logs in through POST /login (form-encoded, without an Authorization
+// header) and returns the session with its JWT, valid about two hours. The
+// JWT's signature is not verified; its exp claim only sets ExpiresAt.
+//
+// Errors: ErrInvalidArgument (nil context, blank username, empty password;
+// nothing is sent); a refused login (401, 403, or a "failed" envelope with a
+// 2xx or 4xx status other than 429) is an *APIError matching
+// ErrUnauthorized; otherwise the errors of any call. No error carries the
+// password or the JWT.
+func (s *AuthService) Login(ctx context.Context, username, password string) (*Session, error) {
+	if strings.TrimSpace(username) == "" || password == "" {
+		return nil, invalidArgument("Login: username and password must not be empty")
+	}
+	form, err := query.Values(loginForm{Username: username, Password: password})
+	if err != nil {
+		return nil, invalidArgument("Login: %v", err)
+	}
+	r := &request{
+		method:  http.MethodPost,
+		path:    "/login",
+		body:    []byte(form.Encode()),
+		form:    true,
+		noAuth:  true,
+		secrets: []string{password, url.QueryEscape(password)},
+	}
+	data, err := send[loginData](ctx, s.client, r)
+	if err != nil {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) && loginRefused(apiErr) {
+			apiErr.refused = true
+		}
+		return nil, err
+	}
+	sess := &Session{Name: data.Name, Email: data.Email, Token: NewSecret(data.JWT), ExpiresAt: jwtExpiry(data.JWT)}
+	if data.ID != nil {
+		sess.UserID = *data.ID
+	}
+	return sess, nil
+}
+
+// loginRefused tells a refused login from a failure to reach a verdict (a
+// rate limit, a server error), which may well succeed later.
+func loginRefused(e *APIError) bool {
+	switch {
+	case e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden:
+		return true
+	case e.Status == statusFailed:
+		return e.HTTPStatus < 500 && e.HTTPStatus != http.StatusTooManyRequests
+	}
+	return false
+}
+
+// jwtExpiry reads the exp claim of a JWT without verifying it: the SDK only
+// needs to know when to log in again. It is zero when there is none.
+func jwtExpiry(token string) time.Time {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp *json.Number `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == nil {
+		return time.Time{}
+	}
+	exp, err := claims.Exp.Float64()
+	if err != nil || exp <= 0 || exp > math.MaxInt32*4 {
+		return time.Time{}
+	}
+	sec, frac := math.Modf(exp)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// refreshMargin is how long before its exp a cached JWT is replaced.
+const refreshMargin = time.Minute
+
+// loginSource is the TokenSource behind WithLogin: it logs in on first use,
+// caches the JWT until refreshMargin before its expiry, and lets one login be
+// in flight however many goroutines ask.
+type loginSource struct {
+	auth               *AuthService
+	username, password string
+	now                func() time.Time
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+	flight  *loginFlight // the login in progress, if any
+}
+
+type loginFlight struct {
+	done  chan struct{}
+	token string
+	err   error
+}
+
+func newLoginSource(auth *AuthService, username, password string) *loginSource {
+	return &loginSource{auth: auth, username: username, password: password, now: time.Now}
+}
+
+// Token returns the cached JWT, or logs in. The goroutine that starts a
+// login runs it with its own context; the others wait for it, and try again
+// themselves if it ended only because its caller gave up.
+func (l *loginSource) Token(ctx context.Context) (string, error) {
+	for {
+		l.mu.Lock()
+		if l.token != "" && (l.expires.IsZero() || l.expires.Sub(l.now()) > refreshMargin) {
+			token := l.token
+			l.mu.Unlock()
+			return token, nil
+		}
+		f := l.flight
+		if f == nil {
+			f = &loginFlight{done: make(chan struct{})}
+			l.flight = f
+			l.mu.Unlock()
+			l.run(ctx, f)
+			return f.token, f.err
+		}
+		l.mu.Unlock()
+
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+		if f.err == nil {
+			return f.token, nil
+		}
+		if !isContextError(f.err) || ctx.Err() != nil {
+			return "", f.err
+		}
+	}
+}
+
+func (l *loginSource) run(ctx context.Context, f *loginFlight) {
+	sess, err := l.auth.Login(ctx, l.username, l.password)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		l.token, l.expires = sess.Token.Reveal(), sess.ExpiresAt
+		f.token = l.token
+	}
+	f.err = err
+	l.flight = nil
+	close(f.done)
+}
+
+// invalidate drops the cached JWT after the API refused it, unless another
+// goroutine has replaced it already.
+func (l *loginSource) invalidate(token string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.token == token {
+		l.token = ""
+	}
+}
+
+func isContextError(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

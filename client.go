@@ -1,0 +1,625 @@
+package nebula
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+const (
+	// DefaultBaseURL is the Nebula Block Platform API, used unless WithBaseURL
+	// or the NEBULA_API_URL environment variable says otherwise.
+	DefaultBaseURL = "https://api.nebulablock.com/api/v1"
+
+	// Version is the SDK's semantic version, sent in the User-Agent.
+	Version = "0.1.0"
+)
+
+// Environment variables read by NewClient when the matching option is absent.
+const (
+	envAPIKey  = "NEBULA_API_KEY"
+	envBaseURL = "NEBULA_API_URL"
+)
+
+// Defaults of the request pipeline; each has an option.
+const (
+	defaultMaxRetries   = 3
+	defaultRetryWaitMin = 500 * time.Millisecond
+	defaultRetryWaitMax = 10 * time.Second
+	defaultTimeout      = 30 * time.Second
+)
+
+// Client talks to the Nebula Block Platform API. Create it with NewClient;
+// it is safe for concurrent use by many goroutines, and is meant to be
+// created once and reused so that connections are.
+type Client struct {
+	// APIKeys creates, lists, deletes and rotates API keys.
+	APIKeys *APIKeysService
+	// Auth logs in with a username and password.
+	Auth *AuthService
+
+	baseURL    string // scheme://host/path, no trailing slash
+	baseScheme string
+	baseHost   string
+	http       *http.Client
+
+	cred      *credentials // behind a pointer: fmt never follows it
+	userAgent []string
+
+	maxRetries       int
+	waitMin, waitMax time.Duration
+	logger           *slog.Logger // nil: silent
+}
+
+// credentials is how a Client authenticates: exactly one of a static token,
+// a TokenSource, or a login.
+type credentials struct {
+	static string   // WithToken or NEBULA_API_KEY
+	header []string // "Bearer <static>", built once
+	source TokenSource
+	login  *loginSource // also source; a 401 then logs in again
+}
+
+// Option configures a Client. Options that receive bad input make NewClient
+// fail with an error that wraps ErrInvalidArgument.
+type Option func(*config) error
+
+// config collects the options before NewClient checks them as a whole.
+type config struct {
+	token        string
+	tokenSource  TokenSource
+	username     string
+	password     string
+	baseURL      string
+	baseURLSet   bool
+	httpClient   *http.Client
+	userAgent    string
+	maxRetries   int
+	waitMin      time.Duration
+	waitMax      time.Duration
+	timeout      time.Duration
+	logger       *slog.Logger
+	insecureHTTP bool
+}
+
+// setCredential keeps only the last credential option given, as with any
+// other option.
+func (c *config) setCredential(token string, ts TokenSource, username, password string) {
+	c.token, c.tokenSource, c.username, c.password = token, ts, username, password
+}
+
+// WithToken authenticates every request with token, an "ak_" API key or a
+// login JWT. Without any credential option NewClient reads NEBULA_API_KEY.
+// An empty token, or one with control characters or line breaks, is
+// ErrInvalidArgument.
+func WithToken(token string) Option {
+	return func(c *config) error {
+		if err := checkToken(token); err != nil {
+			return err
+		}
+		c.setCredential(token, nil, "", "")
+		return nil
+	}
+}
+
+// WithTokenSource asks ts for the token before every request, for
+// credentials that change. An error from ts fails that call, wrapped, and
+// nothing is sent.
+func WithTokenSource(ts TokenSource) Option {
+	return func(c *config) error {
+		if ts == nil {
+			return invalidArgument("WithTokenSource: nil TokenSource")
+		}
+		c.setCredential("", ts, "", "")
+		return nil
+	}
+}
+
+// WithLogin authenticates with a JWT obtained through POST /login. The SDK
+// logs in on first use, caches the JWT, logs in again shortly before it
+// expires, and after a 401 logs in once more and replays the call.
+func WithLogin(username, password string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(username) == "" || password == "" {
+			return invalidArgument("WithLogin: username and password must not be empty")
+		}
+		c.setCredential("", nil, username, password)
+		return nil
+	}
+}
+
+// WithBaseURL sets the API's base URL, path prefix included
+// ("https://api.nebulablock.com/api/v1"); a trailing slash does not matter.
+// Without it NewClient reads NEBULA_API_URL, else uses DefaultBaseURL. The
+// URL must be absolute http(s) with a host and without user info, query or
+// fragment; plain http is accepted only for loopback hosts unless
+// WithInsecureHTTP is given.
+func WithBaseURL(rawURL string) Option {
+	return func(c *config) error {
+		c.baseURL, c.baseURLSet = rawURL, true
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through hc's Transport and uses its Timeout
+// as the per-attempt timeout unless WithTimeout is given; its Jar and
+// CheckRedirect are honoured after the SDK's own redirect check. hc itself
+// is never modified.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return invalidArgument("WithHTTPClient: nil *http.Client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithUserAgent puts prefix in front of the SDK's "nebula-go/<Version>" in
+// the User-Agent header.
+func WithUserAgent(prefix string) Option {
+	return func(c *config) error {
+		if hasControl(prefix) {
+			return invalidArgument("WithUserAgent: control character in prefix")
+		}
+		c.userAgent = strings.TrimSpace(prefix)
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed attempt may be retried (see
+// the README for which failures are retried); 0 disables retries. The
+// default is 3; n must be between 0 and 100.
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 || n > 100 {
+			return invalidArgument("WithMaxRetries: %d is not between 0 and 100", n)
+		}
+		c.maxRetries = n
+		return nil
+	}
+}
+
+// WithRetryWait bounds the wait before a retry: retry n waits a random time
+// between min and min(max, min·2^n). The default is 500ms to 10s. min must
+// be positive and max at least min.
+func WithRetryWait(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return invalidArgument("WithRetryWait: need 0 < min <= max, got %s and %s", min, max)
+		}
+		c.waitMin, c.waitMax = min, max
+		return nil
+	}
+}
+
+// WithTimeout limits each attempt, from sending the request to reading the
+// whole response. The default is the WithHTTPClient client's Timeout if set,
+// else 30s. The context passed to each call limits the call as a whole.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return invalidArgument("WithTimeout: %s is not positive", d)
+		}
+		c.timeout = d
+		return nil
+	}
+}
+
+// WithLogger logs one debug record per attempt and a warning per retry to
+// l. Records never hold headers, bodies or credentials. The default, and a
+// nil l, is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		c.logger = l
+		return nil
+	}
+}
+
+// WithInsecureHTTP allows a plain-http base URL whose host is not loopback.
+// The token then crosses the network in clear; use it only on networks you
+// trust.
+func WithInsecureHTTP() Option {
+	return func(c *config) error {
+		c.insecureHTTP = true
+		return nil
+	}
+}
+
+// NewClient returns a Client configured by opts. It fails, with an error
+// wrapping ErrInvalidArgument, on the first bad option, when no credential
+// is given (no WithToken, WithTokenSource or WithLogin, and NEBULA_API_KEY
+// unset), or when the base URL is unusable. Of several credential options
+// the last one counts.
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := config{
+		maxRetries: defaultMaxRetries,
+		waitMin:    defaultRetryWaitMin,
+		waitMax:    defaultRetryWaitMax,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+
+	if !cfg.baseURLSet {
+		cfg.baseURL = DefaultBaseURL
+		if v := os.Getenv(envBaseURL); v != "" {
+			cfg.baseURL = v
+		}
+	}
+	base, err := parseBaseURL(cfg.baseURL, cfg.insecureHTTP)
+	if err != nil {
+		return nil, err
+	}
+
+	c := &Client{
+		baseURL:    strings.TrimSuffix(base.String(), "/"),
+		baseScheme: base.Scheme,
+		baseHost:   base.Host,
+		maxRetries: cfg.maxRetries,
+		waitMin:    cfg.waitMin,
+		waitMax:    cfg.waitMax,
+		logger:     cfg.logger,
+	}
+	ua := "nebula-go/" + Version
+	if cfg.userAgent != "" {
+		ua = cfg.userAgent + " " + ua
+	}
+	c.userAgent = []string{ua}
+	c.http = c.newHTTPClient(cfg)
+	c.APIKeys = &APIKeysService{client: c}
+	c.Auth = &AuthService{client: c}
+
+	switch {
+	case cfg.tokenSource != nil:
+		c.cred = &credentials{source: cfg.tokenSource}
+	case cfg.username != "":
+		login := newLoginSource(c.Auth, cfg.username, cfg.password)
+		c.cred = &credentials{source: login, login: login}
+	default:
+		token := cfg.token
+		if token == "" {
+			token = os.Getenv(envAPIKey)
+			if token == "" {
+				return nil, invalidArgument("no credential: use WithToken, WithTokenSource or WithLogin, or set %s", envAPIKey)
+			}
+			if err := checkToken(token); err != nil {
+				return nil, fmt.Errorf("%s: %w", envAPIKey, err)
+			}
+		}
+		c.cred = &credentials{static: token, header: []string{"Bearer " + token}}
+	}
+	return c, nil
+}
+
+// String keeps the credential out of any print of the Client.
+func (c *Client) String() string { return "nebula.Client(" + c.baseURL + ")" }
+
+// GoString keeps the credential out of %#v.
+func (c *Client) GoString() string { return c.String() }
+
+// newHTTPClient builds the Client's own *http.Client around the caller's
+// transport: the per-attempt timeout, the redirect rule that keeps the token
+// on the base URL's host, and a transport wrapper that keeps go-retryablehttp
+// from closing the pool's idle connections after a failed call.
+func (c *Client) newHTTPClient(cfg config) *http.Client {
+	var (
+		rt        http.RoundTripper
+		jar       http.CookieJar
+		redirects func(*http.Request, []*http.Request) error
+		timeout   = cfg.timeout
+	)
+	if hc := cfg.httpClient; hc != nil {
+		rt, jar, redirects = hc.Transport, hc.Jar, hc.CheckRedirect
+		if rt == nil {
+			rt = http.DefaultTransport
+		}
+		if timeout == 0 {
+			timeout = hc.Timeout
+		}
+	} else {
+		rt = newDefaultTransport()
+	}
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	return &http.Client{
+		Transport: keepIdleConns{rt},
+		Timeout:   timeout,
+		Jar:       jar,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if !c.sameOrigin(req.URL) || len(via) >= 10 {
+				return http.ErrUseLastResponse
+			}
+			if redirects != nil {
+				return redirects(req, via)
+			}
+			return nil
+		},
+	}
+}
+
+// newDefaultTransport is http.DefaultTransport with enough idle connections
+// per host that 32 concurrent callers reuse rather than churn connections
+// (net/http keeps 2, go-cleanhttp GOMAXPROCS+1).
+func newDefaultTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 100
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
+// keepIdleConns hides the wrapped transport's CloseIdleConnections: after a
+// failed Do, go-retryablehttp calls CloseIdleConnections on the client, which
+// would throw away every pooled connection, including those of concurrent
+// calls that are doing fine.
+type keepIdleConns struct{ rt http.RoundTripper }
+
+func (k keepIdleConns) RoundTrip(req *http.Request) (*http.Response, error) { return k.rt.RoundTrip(req) }
+
+// sameOrigin reports whether a redirect target may receive the token: the
+// base URL's host, and never a downgrade to plain http.
+func (c *Client) sameOrigin(u *url.URL) bool {
+	if !strings.EqualFold(u.Host, c.baseHost) {
+		return false
+	}
+	return u.Scheme == "https" || (u.Scheme == "http" && c.baseScheme == "http")
+}
+
+// parseBaseURL checks a base URL and returns it with the trailing slash of
+// its path removed.
+func parseBaseURL(raw string, insecureHTTP bool) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, invalidArgument("base URL: %v", err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, invalidArgument("base URL %q: need an absolute http or https URL", u.Redacted())
+	case u.Host == "" || u.Hostname() == "":
+		return nil, invalidArgument("base URL %q: no host", u.Redacted())
+	case u.User != nil:
+		return nil, invalidArgument("base URL: user info is not allowed; use WithToken, WithTokenSource or WithLogin")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return nil, invalidArgument("base URL %q: query and fragment are not allowed", u.Redacted())
+	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
+		return nil, invalidArgument("base URL %q: plain http to a non-loopback host sends the token in clear; use https, or WithInsecureHTTP", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkToken refuses a token that cannot be a credential or would corrupt
+// the Authorization header.
+func checkToken(token string) error {
+	switch {
+	case strings.TrimSpace(token) == "":
+		return invalidArgument("empty token")
+	case hasControl(token) || strings.ContainsRune(token, ' '):
+		return invalidArgument("token contains a space, control character or line break")
+	}
+	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// request is one API call as a service describes it; the pipeline below
+// does the rest.
+type request struct {
+	method  string
+	path    string   // under the base URL, already escaped: "/api-keys/5"
+	body    []byte   // nil: no body
+	form    bool     // the body is form-encoded rather than JSON
+	noAuth  bool     // POST /login carries no Authorization header
+	emptyOK bool     // an empty 2xx body is success (DELETE)
+	secrets []string // values to keep out of errors besides the token (a password)
+}
+
+// op names the call in errors and logs, e.g. "POST /api-keys".
+func (r *request) op() string { return r.method + " " + r.path }
+
+// envelope is the API's answer: {"data": ..., "message": ..., "status": ...}.
+type envelope[T any] struct {
+	Data    *T     `json:"data"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
+func (e *envelope[T]) fields() (status, message string, hasData bool) {
+	return e.Status, e.Message, e.Data != nil
+}
+
+// dataProblem asks data that can be incomplete (see validator) what is wrong.
+func (e *envelope[T]) dataProblem() string {
+	if v, ok := any(e.Data).(validator); ok {
+		return v.validate()
+	}
+	return ""
+}
+
+// decodedEnvelope lets the pipeline check any envelope[T] without knowing T.
+type decodedEnvelope interface {
+	fields() (status, message string, hasData bool)
+	dataProblem() string
+}
+
+// validator is data that decodes as JSON but can still be unusable, such as
+// a created key without its value. validate says what is missing, or "".
+type validator interface {
+	validate() string
+}
+
+// send runs r through the pipeline and returns the envelope's data.
+func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
+	var env envelope[T]
+	if err := c.do(ctx, r, &env); err != nil {
+		return nil, err
+	}
+	return env.Data, nil
+}
+
+// Header values that never change, shared by every request. net/http and
+// RoundTrippers must not modify a request's headers, so sharing is safe.
+var (
+	headerAcceptJSON = []string{"application/json"}
+	headerJSON       = []string{"application/json"}
+	headerForm       = []string{"application/x-www-form-urlencoded"}
+)
+
+// do is the one request pipeline: credentials, then the attempt loop, then
+// with WithLogin one replay after a 401 with a fresh login.
+func (c *Client) do(ctx context.Context, r *request, out decodedEnvelope) error {
+	if ctx == nil {
+		return invalidArgument("%s: nil context", r.op())
+	}
+	token, err := c.attempt(ctx, r, out)
+	if login := c.cred.login; login != nil && token != "" && !r.noAuth && errors.Is(err, ErrUnauthorized) {
+		// A 401 means the API did nothing, so the call is safe to replay
+		// once with a fresh login; a second 401 is returned as it is.
+		login.invalidate(token)
+		_, err = c.attempt(ctx, r, out)
+	}
+	return err
+}
+
+// attempt runs one call (with its retries) and reports the token it used,
+// "" when it sent nothing.
+func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", &requestError{op: r.op(), err: err}
+	}
+	auth, token := c.cred.header, c.cred.static
+	if !r.noAuth && auth == nil {
+		var err error
+		if token, err = c.cred.source.Token(ctx); err != nil {
+			return "", &requestError{op: r.op(), err: fmt.Errorf("token source: %w", err)}
+		}
+		if err := checkToken(token); err != nil {
+			return "", &requestError{op: r.op(), err: fmt.Errorf("token source: %w", err)}
+		}
+		auth = []string{"Bearer " + token}
+	}
+	if r.noAuth {
+		auth, token = nil, ""
+	}
+
+	cl := newCall(c, ctx, r, out, token)
+	if r.method != http.MethodGet {
+		// Only POST and DELETE need to know whether a failed attempt's
+		// bytes left the machine.
+		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
+	}
+	var body any // an untyped nil: a typed nil []byte would make GET chunked
+	if r.body != nil {
+		body = r.body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, c.baseURL+r.path, body)
+	if err != nil {
+		return token, &requestError{op: r.op(), err: err}
+	}
+	h := req.Header
+	h["Accept"] = headerAcceptJSON
+	h["User-Agent"] = c.userAgent
+	if auth != nil {
+		h["Authorization"] = auth
+	}
+	switch {
+	case r.body == nil:
+	case r.form:
+		h["Content-Type"] = headerForm
+	default:
+		h["Content-Type"] = headerJSON
+	}
+	req.SetResponseHandler(cl.handleResponse)
+	if _, err := cl.rc.Do(req); err != nil {
+		return token, cl.result(err)
+	}
+	return token, nil
+}
+
+// decodeSuccess decodes a complete 2xx body into out, or says why it is not
+// a success envelope.
+func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed *errorBody, reason string) {
+	if len(body) == 0 || isBlank(body) {
+		if r.emptyOK {
+			return nil, ""
+		}
+		return nil, "empty body"
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		// A "failed" envelope may carry data of another shape.
+		var eb errorBody
+		if json.Unmarshal(body, &eb) == nil && eb.Status != nil && *eb.Status == statusFailed {
+			return &eb, ""
+		}
+		if !json.Valid(body) {
+			return nil, "body is not JSON"
+		}
+		return nil, "body does not match the documented envelope: " + jsonErrorText(err)
+	}
+	status, message, hasData := out.fields()
+	switch {
+	case status == statusFailed:
+		return &errorBody{Status: &status, Message: message}, ""
+	case status != statusSuccess:
+		return nil, fmt.Sprintf("unknown envelope status %.40q", status)
+	case !hasData:
+		return nil, `envelope without "data"`
+	}
+	return nil, out.dataProblem()
+}
+
+const (
+	statusSuccess = "success"
+	statusFailed  = "failed"
+)
+
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonErrorText describes a decoding error without quoting the body.
+func jsonErrorText(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("field %q holds a JSON %s", te.Field, te.Value)
+	}
+	return "a field has the wrong form"
+}

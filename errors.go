@@ -1,0 +1,415 @@
+package nebula
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Class sentinels. Test for them with errors.Is; for the details of an
+// answer from the API use errors.As with *APIError.
+var (
+	// ErrInvalidArgument: the SDK refused the input before sending anything.
+	ErrInvalidArgument = errors.New("nebula: invalid argument")
+	// ErrBadRequest: the API rejected the request (HTTP 400 or 422).
+	ErrBadRequest = errors.New("nebula: bad request")
+	// ErrUnauthorized: the credential is missing, wrong, revoked or expired
+	// (HTTP 401), or a login was refused.
+	ErrUnauthorized = errors.New("nebula: unauthorized")
+	// ErrForbidden: the credential may not do this (HTTP 403).
+	ErrForbidden = errors.New("nebula: forbidden")
+	// ErrNotFound: no such resource (HTTP 404).
+	ErrNotFound = errors.New("nebula: not found")
+	// ErrConflict: the request conflicts with the current state (HTTP 409).
+	ErrConflict = errors.New("nebula: conflict")
+	// ErrRateLimited: too many requests (HTTP 429), after the SDK's retries.
+	ErrRateLimited = errors.New("nebula: rate limited")
+	// ErrServerError: the API failed (HTTP 5xx), after the SDK's retries.
+	ErrServerError = errors.New("nebula: server error")
+	// ErrUnexpectedResponse: a 2xx answer that is not a valid success
+	// envelope (not JSON, cut short, unknown status, missing data, a created
+	// key without its id or key), or a body over the size limit.
+	ErrUnexpectedResponse = errors.New("nebula: unexpected response")
+	// ErrOutcomeUnknown: a POST failed after the API may have processed it,
+	// so the key may exist. It is always wrapped together with its cause.
+	// See the README for how to recover.
+	ErrOutcomeUnknown = errors.New("nebula: outcome unknown, the request may have been processed")
+)
+
+// APIError is an answer from the API that is not a success: a non-2xx
+// status, an envelope whose status is "failed" (on any HTTP status), a 2xx
+// that is not a valid success envelope, or a redirect that was not followed.
+// errors.Is maps it to the class sentinels by HTTPStatus.
+type APIError struct {
+	HTTPStatus int           // the HTTP status (200 when the envelope said "failed" on a 200)
+	Status     string        // envelope status, normally "failed"; "" when the body was no envelope
+	Message    string        // envelope message, or a short, redacted excerpt of a non-envelope body
+	RetryAfter time.Duration // parsed Retry-After, when sent
+	RequestID  string        // X-Request-Id, when sent
+	Attempts   int           // how many attempts were made
+
+	op         string // "POST /api-keys", for Error
+	unexpected bool   // a 2xx that is no valid success envelope
+	refused    bool   // a refused login, which is ErrUnauthorized whatever its status
+}
+
+// Error reads like "nebula: POST /api-keys: 409 Conflict: API key name already exists".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("nebula: ")
+	if e.op != "" {
+		b.WriteString(e.op)
+		b.WriteString(": ")
+	}
+	b.WriteString(strconv.Itoa(e.HTTPStatus))
+	if text := http.StatusText(e.HTTPStatus); text != "" {
+		b.WriteByte(' ')
+		b.WriteString(text)
+	}
+	if e.unexpected {
+		b.WriteString(": unexpected response")
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	if e.RetryAfter > 0 {
+		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
+	}
+	if e.RequestID != "" {
+		b.WriteString(" (request id ")
+		b.WriteString(e.RequestID)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Is maps the error to its class sentinel.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrUnexpectedResponse:
+		return e.unexpected
+	case ErrUnauthorized:
+		return e.refused || e.HTTPStatus == http.StatusUnauthorized
+	case ErrBadRequest:
+		return e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusUnprocessableEntity
+	case ErrForbidden:
+		return e.HTTPStatus == http.StatusForbidden
+	case ErrNotFound:
+		return e.HTTPStatus == http.StatusNotFound
+	case ErrConflict:
+		return e.HTTPStatus == http.StatusConflict
+	case ErrRateLimited:
+		return e.HTTPStatus == http.StatusTooManyRequests
+	case ErrServerError:
+		return e.HTTPStatus >= 500 && e.HTTPStatus <= 599
+	}
+	return false
+}
+
+// outcomeUnknownError marks a POST that failed after the API may have acted
+// on it. errors.Is finds both ErrOutcomeUnknown and the cause.
+type outcomeUnknownError struct{ cause error }
+
+func (e *outcomeUnknownError) Error() string {
+	return e.cause.Error() + " (outcome unknown: the request may have been processed)"
+}
+
+func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknown, e.cause} }
+
+// requestError is a failure with no usable answer from the API: a transport
+// error, a body cut short, a cancelled context. It keeps the cause for
+// errors.Is and errors.As and names the call.
+type requestError struct {
+	op       string
+	attempts int
+	err      error
+	// previous is an earlier attempt's failure when the call ended while
+	// waiting to retry it (e.g. the context ended during the wait after a 503).
+	previous error
+}
+
+func (e *requestError) Error() string {
+	var b strings.Builder
+	b.WriteString("nebula: ")
+	b.WriteString(e.op)
+	b.WriteString(": ")
+	b.WriteString(e.err.Error())
+	if e.attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.attempts)
+	}
+	if e.previous != nil {
+		b.WriteString(" (previous attempt: ")
+		b.WriteString(e.previous.Error())
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+func (e *requestError) Unwrap() []error {
+	if e.previous == nil {
+		return []error{e.err}
+	}
+	return []error{e.err, e.previous}
+}
+
+// invalidArgument returns an ErrInvalidArgument error naming what was wrong.
+func invalidArgument(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+// errorBody is every shape of error body the API and its proxies have been
+// seen to send: the envelope, and FastAPI's {"detail": ...}.
+type errorBody struct {
+	Status  *string         `json:"status"`
+	Message string          `json:"message"`
+	Detail  json.RawMessage `json:"detail"`
+}
+
+// answerError builds the *APIError for a non-success answer from its body,
+// which has already been read (at most maxBodyBytes of it).
+func answerError(op string, resp *http.Response, body []byte, secrets []string) *APIError {
+	e := &APIError{
+		HTTPStatus: resp.StatusCode,
+		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+		op:         op,
+	}
+	e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		e.Message = "redirect not followed"
+		if loc, err := resp.Location(); err == nil {
+			e.Message += " (to " + loc.Scheme + "://" + loc.Host + ")"
+		}
+		return e
+	}
+	var eb errorBody
+	if json.Unmarshal(body, &eb) == nil {
+		switch {
+		case eb.Status != nil:
+			e.Status = *eb.Status
+			e.Message = scrub(eb.Message, secrets, maxMessageLen)
+			return e
+		case len(eb.Detail) > 0:
+			e.Message = scrub(detailMessage(eb.Detail), secrets, maxMessageLen)
+			return e
+		}
+	}
+	e.Message = excerpt(body, secrets)
+	return e
+}
+
+// unexpectedError is the *APIError for a 2xx that is not a valid success
+// envelope.
+func unexpectedError(op string, resp *http.Response, reason string) *APIError {
+	return &APIError{
+		HTTPStatus: resp.StatusCode,
+		Message:    reason,
+		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+		op:         op,
+		unexpected: true,
+	}
+}
+
+// detailMessage renders FastAPI's detail, a string or a list of validation
+// errors, as one line.
+func detailMessage(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var items []struct {
+		Loc []any  `json:"loc"`
+		Msg string `json:"msg"`
+	}
+	if json.Unmarshal(raw, &items) == nil && len(items) > 0 {
+		parts := make([]string, 0, len(items))
+		for _, it := range items {
+			loc := make([]string, 0, len(it.Loc))
+			for _, l := range it.Loc {
+				loc = append(loc, fmt.Sprint(l))
+			}
+			if len(loc) > 0 {
+				parts = append(parts, strings.Join(loc, ".")+": "+it.Msg)
+			} else {
+				parts = append(parts, it.Msg)
+			}
+		}
+		return strings.Join(parts, "; ")
+	}
+	return string(raw)
+}
+
+const (
+	maxMessageLen = 300 // characters of an error message kept from a body
+	// maxScanLen bounds how much of a body is scrubbed and searched for a
+	// message, so a huge error page costs little.
+	maxScanLen = 64 << 10
+)
+
+// excerpt turns a non-envelope body (an HTML error page, plain text) into a
+// short one-line message with credentials removed.
+func excerpt(body []byte, secrets []string) string {
+	if len(body) > maxScanLen {
+		body = body[:maxScanLen]
+	}
+	text := string(body)
+	if title, ok := htmlTitle(text); ok {
+		text = title
+	} else if looksLikeHTML(text) {
+		text = stripTags(text)
+	}
+	return scrub(text, secrets, maxMessageLen)
+}
+
+func looksLikeHTML(s string) bool {
+	head := strings.ToLower(strings.TrimSpace(s))
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html") || strings.Contains(head, "<body")
+}
+
+func htmlTitle(s string) (string, bool) {
+	lower := strings.ToLower(s)
+	start := strings.Index(lower, "<title>")
+	if start < 0 {
+		return "", false
+	}
+	start += len("<title>")
+	end := strings.Index(lower[start:], "</title>")
+	if end < 0 {
+		return "", false
+	}
+	title := strings.TrimSpace(s[start : start+end])
+	return title, title != ""
+}
+
+func stripTags(s string) string {
+	var b strings.Builder
+	inTag := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			inTag = true
+		case r == '>':
+			inTag = false
+			b.WriteByte(' ')
+		case !inTag:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// scrub removes credentials from text that will end up in an error: every
+// configured secret, every "ak_..." run and every JWT-looking run. It then
+// folds white space and control characters and cuts the result to limit
+// runes. Removing comes first so that a cut never leaves half a secret.
+func scrub(text string, secrets []string, limit int) string {
+	for _, s := range secrets {
+		if len(s) >= 4 {
+			text = strings.ReplaceAll(text, s, "[REDACTED]")
+		}
+	}
+	text = redactRuns(text, apiKeyPrefix, "ak_[REDACTED]")
+	text = redactRuns(text, "eyJ", "[REDACTED-JWT]")
+
+	var b strings.Builder
+	b.Grow(min(len(text), limit+3))
+	space, n := false, 0
+	for _, r := range text {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || r == ' ' || (r >= 0x80 && r < 0xa0) {
+			space = b.Len() > 0
+			continue
+		}
+		if n >= limit {
+			b.WriteString("...")
+			break
+		}
+		if space {
+			b.WriteByte(' ')
+			n++
+			space = false
+		}
+		b.WriteRune(r)
+		n++
+	}
+	return b.String()
+}
+
+// redactRuns replaces every run that starts with prefix and continues with
+// token characters (the alphabet of API keys and JWTs) by replacement.
+func redactRuns(text, prefix, replacement string) string {
+	if !strings.Contains(text, prefix) {
+		return text
+	}
+	var b strings.Builder
+	for {
+		i := strings.Index(text, prefix)
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		b.WriteString(replacement)
+		j := i + len(prefix)
+		for j < len(text) && isTokenByte(text[j]) {
+			j++
+		}
+		text = text[j:]
+	}
+}
+
+func isTokenByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '-' || c == '.' || c == '+' || c == '/' || c == '='
+}
+
+// sanitizeHeader keeps a header value that is going into an error or a log
+// short and printable.
+func sanitizeHeader(v string) string {
+	if v == "" {
+		return ""
+	}
+	return scrub(v, nil, 128)
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or as an HTTP-date in
+// any of the three forms HTTP allows. A date in the past means no wait.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(maxRetryAfterSeconds) {
+			secs = maxRetryAfterSeconds
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	when, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	d := when.Sub(now)
+	if d < 0 {
+		d = 0
+	}
+	return d, true
+}
+
+// maxRetryAfterSeconds caps what a Retry-After can claim so that the
+// conversion to a Duration cannot overflow; anything near it is refused as
+// too long anyway.
+const maxRetryAfterSeconds = 1 << 31
+
+var _ error = (*APIError)(nil)
+

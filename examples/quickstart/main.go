@@ -1,0 +1,86 @@
+// Command quickstart creates, lists, rotates and deletes an API key.
+//
+// With NEBULA_API_KEY set it uses the real Nebula API (NEBULA_API_URL, if
+// set, names another base URL). Without it, it starts an embedded fake API
+// from package nebulatest and says so, so it runs anywhere.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	nebula "github.com/nebula-sdk/nebula-go"
+	"github.com/nebula-sdk/nebula-go/nebulatest"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+
+	var client *nebula.Client
+	var err error
+	if os.Getenv("NEBULA_API_KEY") != "" {
+		fmt.Fprintln(out, "Using the Nebula API (NEBULA_API_KEY is set).")
+		client, err = nebula.NewClient() // reads NEBULA_API_KEY and NEBULA_API_URL
+	} else {
+		srv := nebulatest.NewServer()
+		defer srv.Close()
+		fmt.Fprintf(out, "NEBULA_API_KEY is not set: using an embedded fake Nebula API at %s.\n", srv.URL)
+		client, err = srv.NewClient()
+	}
+	if err != nil {
+		return err
+	}
+
+	suffix := time.Now().UTC().Format("20060102-150405")
+	created, err := client.APIKeys.Create(ctx, nebula.CreateAPIKeyRequest{
+		Name:        "quickstart-" + suffix,
+		Description: "created by nebula-go's quickstart",
+	})
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	// created.Key prints redacted; created.Key.Reveal() is the value to store.
+	fmt.Fprintf(out, "1. Created key %s (%s): %v\n", created.ID, created.Name, created.Key)
+
+	keys, err := client.APIKeys.List(ctx)
+	if err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	fmt.Fprintf(out, "2. The account has %d key(s):\n", len(keys))
+	for _, k := range keys {
+		fmt.Fprintf(out, "   - %s %s %s\n", k.ID, k.Name, k.PartialKey)
+	}
+
+	rotated, err := client.APIKeys.Rotate(ctx, created.ID, nebula.CreateAPIKeyRequest{
+		Name:        "quickstart-rotated-" + suffix,
+		Description: "replaces " + created.Name,
+	})
+	var rotateErr *nebula.RotateError
+	switch {
+	case errors.As(err, &rotateErr):
+		// The new key exists; only the old one is left to delete.
+		fmt.Fprintf(out, "3. Rotated to %s, but the old key is still there: %v\n", rotated.ID, err)
+	case err != nil:
+		return fmt.Errorf("rotate: %w", err)
+	default:
+		fmt.Fprintf(out, "3. Rotated key %s to %s: %v\n", created.ID, rotated.ID, rotated.Key)
+	}
+
+	if err := client.APIKeys.Delete(ctx, rotated.ID); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	fmt.Fprintf(out, "4. Deleted key %s.\n", rotated.ID)
+	return nil
+}

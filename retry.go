@@ -1,0 +1,392 @@
+package nebula
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+const (
+	// maxRetryAfter is the longest Retry-After the SDK sleeps for; a longer
+	// one is returned to the caller at once, as an *APIError with RetryAfter.
+	maxRetryAfter = 60 * time.Second
+	// maxBodyBytes caps a success body; a larger one fails the call.
+	maxBodyBytes = 4 << 20
+)
+
+// call is the state of one API call across its attempts. go-retryablehttp
+// hands its hooks no request (its issue #169) and Backoff no context, so
+// each call gets its own retryablehttp.Client whose hooks are this call's
+// methods. The Client is a few words and embedding it costs no extra
+// allocation.
+type call struct {
+	rc     retryablehttp.Client
+	client *Client
+	ctx    context.Context
+	req    *request
+	out    decodedEnvelope
+	token  string
+
+	trace httptrace.ClientTrace
+	// wrote is set once bytes of the current attempt may have left. The
+	// transport reports it from its own goroutine.
+	wrote atomic.Bool
+
+	attempt      int       // 1-based number of the current attempt
+	attemptStart time.Time // for the log record; zero when not logging
+	handled      bool      // the response handler ran for this attempt
+	maybeDone    bool      // an earlier attempt may have been processed
+	outcomeLost  bool      // a POST failed after it may have been processed
+	lastErr      error     // the latest attempt's failure
+	wait         time.Duration
+	final        error // set by the error handler
+}
+
+func newCall(c *Client, ctx context.Context, r *request, out decodedEnvelope, token string) *call {
+	cl := &call{client: c, ctx: ctx, req: r, out: out, token: token}
+	cl.rc = retryablehttp.Client{
+		HTTPClient:     c.http,
+		RetryMax:       c.maxRetries,
+		RetryWaitMin:   c.waitMin,
+		RetryWaitMax:   c.waitMax,
+		RequestLogHook: cl.beforeAttempt,
+		CheckRetry:     cl.checkRetry,
+		Backoff:        cl.backoff,
+		ErrorHandler:   cl.errorHandler,
+	}
+	cl.trace.WroteRequest = cl.wroteRequest
+	return cl
+}
+
+func (cl *call) wroteRequest(httptrace.WroteRequestInfo) { cl.wrote.Store(true) }
+
+func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int) {
+	cl.attempt = retry + 1
+	cl.handled = false
+	cl.wrote.Store(false)
+	if cl.logging(slog.LevelDebug) {
+		cl.attemptStart = time.Now()
+	}
+}
+
+// checkRetry is called after every attempt, and a second time after the
+// response handler ran. It classifies the attempt and decides whether to
+// retry; the wait it decides on is handed to backoff.
+func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if cl.handled {
+		var cut *cutShortError
+		if errors.As(err, &cut) {
+			return cl.onTransportError(ctx, err), nil
+		}
+		return false, nil
+	}
+	cl.logAttempt(resp, err)
+	if err != nil {
+		return cl.onTransportError(ctx, err), nil
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return false, nil // the response handler reads it
+	}
+
+	// Any other answer is read here: whether a POST's 500 is a "failed"
+	// envelope decides the retry, and reading drains the connection.
+	// An error answer cut short still says what it is: the read error is
+	// of no further use.
+	buf, _ := readBody(resp, maxScanLen)
+	apiErr := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
+	putBuffer(buf)
+	cl.lastErr = apiErr
+
+	status := resp.StatusCode
+	processed := status == http.StatusBadGateway || status == http.StatusGatewayTimeout ||
+		(status == http.StatusInternalServerError && apiErr.Status != statusFailed)
+	switch cl.req.method {
+	case http.MethodPost:
+		if processed {
+			cl.outcomeLost = true
+			return false, nil
+		}
+		if status != http.StatusTooManyRequests {
+			return false, nil
+		}
+	default:
+		if processed {
+			cl.maybeDone = true
+		}
+		if !retryableStatus(status) {
+			return false, nil
+		}
+	}
+	return cl.retryAfterWait(ctx, resp, apiErr), nil
+}
+
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
+		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// onTransportError decides on an attempt that got no complete answer: a
+// connection that failed or was cut, a timeout, a body cut short.
+func (cl *call) onTransportError(ctx context.Context, err error) bool {
+	cl.lastErr = err
+	if ctx.Err() != nil {
+		// The caller gave up. A POST that left may still have landed.
+		cl.outcomeLost = cl.req.method == http.MethodPost && cl.wrote.Load()
+		return false
+	}
+	if cl.wrote.Load() {
+		if cl.req.method == http.MethodPost {
+			cl.outcomeLost = true
+			return false
+		}
+		cl.maybeDone = true
+	}
+	return cl.retryAfterWait(ctx, nil, err)
+}
+
+// retryAfterWait decides whether there is a retry left and time for it, and
+// if so sets the wait: a full-jitter exponential backoff, but never less than
+// the server's Retry-After. A Retry-After over a minute, or a wait that
+// would end after the context's deadline, ends the call now.
+func (cl *call) retryAfterWait(ctx context.Context, resp *http.Response, reason error) bool {
+	if cl.attempt > cl.client.maxRetries {
+		return false
+	}
+	wait := jitterBackoff(cl.client.waitMin, cl.client.waitMax, cl.attempt-1)
+	if resp != nil {
+		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if ra > maxRetryAfter {
+				return false
+			}
+			wait = max(wait, ra)
+		}
+	}
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		return false
+	}
+	cl.wait = wait
+	if cl.logging(slog.LevelWarn) {
+		cl.client.logger.LogAttrs(ctx, slog.LevelWarn, "nebula: retrying",
+			slog.String("method", cl.req.method),
+			slog.String("path", cl.req.path),
+			slog.Int("attempt", cl.attempt),
+			slog.Duration("wait", wait),
+			slog.String("reason", reasonText(reason)))
+	}
+	return true
+}
+
+// jitterBackoff draws the wait before retry n (0-based) uniformly from
+// [min, min(max, min·2^n)].
+func jitterBackoff(minWait, maxWait time.Duration, n int) time.Duration {
+	ceiling := maxWait
+	if n < 62 && minWait <= maxWait>>n {
+		ceiling = min(maxWait, minWait<<n)
+	}
+	if ceiling <= minWait {
+		return minWait
+	}
+	return minWait + rand.N(ceiling-minWait+1)
+}
+
+// backoff hands go-retryablehttp the wait checkRetry decided on.
+func (cl *call) backoff(time.Duration, time.Duration, int, *http.Response) time.Duration {
+	return cl.wait
+}
+
+// handleResponse runs for an attempt that will not be retried on its status:
+// it decodes a 2xx into the call's envelope, and turns anything else into
+// the call's error.
+func (cl *call) handleResponse(resp *http.Response) error {
+	cl.handled = true
+	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
+		if cl.req.method == http.MethodDelete && resp.StatusCode == http.StatusNotFound && cl.maybeDone {
+			// An earlier attempt may have deleted the key: it is gone
+			// either way, which is what the caller asked for.
+			return nil
+		}
+		return cl.lastErr
+	}
+
+	buf, err := readBody(resp, maxBodyBytes)
+	defer putBuffer(buf)
+	if err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", maxBodyBytes))
+		}
+		return &cutShortError{err}
+	}
+	failed, reason := decodeSuccess(buf.Bytes(), cl.req, cl.out)
+	switch {
+	case failed != nil:
+		e := &APIError{
+			HTTPStatus: resp.StatusCode,
+			Status:     *failed.Status,
+			Message:    scrub(failed.Message, cl.secrets(), maxMessageLen),
+			RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+			op:         cl.req.op(),
+		}
+		cl.lastErr = e
+		return e
+	case reason != "":
+		return cl.unexpected(resp, reason)
+	}
+	return nil
+}
+
+// unexpected is the error for a 2xx that could not be used. For a POST the
+// API has acted, but the caller cannot see the result: the outcome is lost.
+func (cl *call) unexpected(resp *http.Response, reason string) error {
+	e := unexpectedError(cl.req.op(), resp, reason)
+	cl.lastErr = e
+	if cl.req.method == http.MethodPost {
+		cl.outcomeLost = true
+	}
+	return e
+}
+
+// errorHandler builds the call's error once go-retryablehttp gives up; err
+// is the last attempt's failure.
+func (cl *call) errorHandler(_ *http.Response, err error, attempts int) (*http.Response, error) {
+	if err == nil {
+		err = cl.lastErr
+	}
+	cl.final = cl.wrap(err, attempts, nil)
+	return nil, cl.final
+}
+
+// result is the call's error from what go-retryablehttp's Do returned. Do
+// bypasses the error handler when the context ends during a wait, and then
+// returns the bare context error.
+func (cl *call) result(err error) error {
+	if cl.final != nil {
+		return cl.final
+	}
+	return cl.wrap(err, cl.attempt, cl.lastErr)
+}
+
+// wrap names the call in err, counts its attempts and marks a lost outcome.
+// previous is an earlier attempt's failure worth keeping beside err.
+func (cl *call) wrap(err error, attempts int, previous error) error {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		apiErr.Attempts = attempts
+	} else {
+		if errors.As(previous, &apiErr) {
+			apiErr.Attempts = attempts
+		}
+		err = &requestError{op: cl.req.op(), attempts: attempts, err: err, previous: previous}
+	}
+	if cl.outcomeLost {
+		return &outcomeUnknownError{cause: err}
+	}
+	return err
+}
+
+// secrets are the values no error of this call may show.
+func (cl *call) secrets() []string {
+	s := make([]string, 0, 1+len(cl.req.secrets))
+	if cl.token != "" {
+		s = append(s, cl.token)
+	}
+	return append(s, cl.req.secrets...)
+}
+
+func (cl *call) logging(level slog.Level) bool {
+	l := cl.client.logger
+	return l != nil && l.Enabled(cl.ctx, level)
+}
+
+// logAttempt writes the debug record of one attempt: never headers, bodies
+// or the query.
+func (cl *call) logAttempt(resp *http.Response, err error) {
+	if !cl.logging(slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", cl.req.method),
+		slog.String("path", cl.req.path),
+		slog.Int("attempt", cl.attempt),
+		slog.Duration("duration", time.Since(cl.attemptStart)),
+	}
+	if resp != nil {
+		attrs = append(attrs, slog.Int("status", resp.StatusCode))
+		if id := resp.Header.Get("X-Request-Id"); id != "" {
+			attrs = append(attrs, slog.String("request_id", sanitizeHeader(id)))
+		}
+	} else {
+		attrs = append(attrs, slog.String("error", reasonText(err)))
+	}
+	cl.client.logger.LogAttrs(cl.ctx, slog.LevelDebug, "nebula: attempt", attrs...)
+}
+
+// reasonText describes why an attempt failed, for logs: the status line for
+// an answer, the error otherwise (transport errors name the URL, which holds
+// no credential, never the headers).
+func reasonText(err error) string {
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &apiErr):
+		return strconv.Itoa(apiErr.HTTPStatus) + " " + http.StatusText(apiErr.HTTPStatus)
+	default:
+		return err.Error()
+	}
+}
+
+// cutShortError is a response body that ended before its length, or failed
+// while being read: the answer never arrived whole.
+type cutShortError struct{ err error }
+
+func (e *cutShortError) Error() string { return "response body cut short: " + e.err.Error() }
+func (e *cutShortError) Unwrap() error { return e.err }
+
+var errBodyTooLarge = errors.New("response body too large")
+
+// bufferPool recycles the buffers bodies are read into; a body's bytes are
+// needed only until they are decoded.
+var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// readBody reads at most limit bytes of resp's body into a pooled buffer and
+// closes the body. A body with more than limit bytes gives errBodyTooLarge;
+// it is not drained, so its connection is closed rather than reused. Give
+// the buffer back with putBuffer once its bytes are decoded.
+func readBody(resp *http.Response, limit int64) (*bytes.Buffer, error) {
+	defer resp.Body.Close()
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		buf.Grow(int(n))
+	}
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(buf.Len()) > limit {
+		buf.Truncate(int(limit))
+		err = errBodyTooLarge
+	}
+	return buf, err
+}
+
+// putBuffer returns a buffer from readBody to the pool. Buffers that grew
+// large are left to the garbage collector so the pool stays small.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 64<<10 {
+		bufferPool.Put(buf)
+	}
+}

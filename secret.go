@@ -1,0 +1,147 @@
+package nebula
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+)
+
+// ID identifies an API key or a user. The API has documented IDs both as JSON
+// integers (5) and as UUID strings, so ID holds either as text: 5 decodes to
+// ID("5"), and a UUID decodes unchanged.
+type ID string
+
+// UnmarshalJSON accepts a JSON string or a JSON integer. Anything else (null,
+// a fraction, an object) is an error, so a malformed response never yields an
+// empty ID that would later address the wrong resource.
+func (id *ID) UnmarshalJSON(data []byte) error {
+	if len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' {
+		raw := data[1 : len(data)-1]
+		if bytes.IndexByte(raw, '\\') < 0 {
+			*id = ID(raw)
+			return nil
+		}
+		var s string
+		if err := json.Unmarshal(data, &s); err != nil {
+			return err
+		}
+		*id = ID(s)
+		return nil
+	}
+	if isJSONInteger(data) {
+		*id = ID(data)
+		return nil
+	}
+	return fmt.Errorf("nebula: an ID must be a JSON string or integer, got %.20q", data)
+}
+
+// isJSONInteger reports whether data is an integer literal as JSON writes it:
+// an optional minus sign and digits without a leading zero.
+func isJSONInteger(data []byte) bool {
+	digits := data
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || (digits[0] == '0' && len(digits) > 1) {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Secret holds a credential: an API key's value or a login JWT. Only Reveal
+// returns the value; every other way of looking at a Secret (every fmt verb,
+// log/slog, encoding/json, encoding.TextMarshaler) shows a redacted form with
+// at most the "ak_" prefix and the last four characters.
+//
+// The value sits behind a pointer so that even a printer that walks into an
+// unexported field holding a Secret (which fmt does without calling any of
+// its methods) sees only an address. The zero Secret is empty.
+type Secret struct {
+	value *string
+}
+
+// NewSecret wraps value as a Secret.
+func NewSecret(value string) Secret {
+	if value == "" {
+		return Secret{}
+	}
+	return Secret{value: &value}
+}
+
+// Reveal returns the secret value. Call it only where the value must leave
+// the program, for example to store it in a secrets manager.
+func (s Secret) Reveal() string {
+	if s.value == nil {
+		return ""
+	}
+	return *s.value
+}
+
+// IsZero reports whether the Secret is empty.
+func (s Secret) IsZero() bool { return s.value == nil }
+
+// String returns the redacted form, e.g. "ak_...su-0".
+func (s Secret) String() string { return redact(s.Reveal()) }
+
+// GoString returns the redacted form for %#v.
+func (s Secret) GoString() string { return fmt.Sprintf("nebula.Secret(%q)", s.String()) }
+
+// Format prints the redacted form under every verb, including %d and %x,
+// which would otherwise bypass String.
+func (s Secret) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		fmt.Fprint(f, s.GoString())
+	case verb == 'q':
+		fmt.Fprint(f, strconv.Quote(s.String()))
+	default:
+		fmt.Fprint(f, s.String())
+	}
+}
+
+// LogValue makes log/slog record the redacted form.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText returns the redacted form; it also covers encoding/json map
+// keys and any encoder that prefers text.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// MarshalJSON returns the redacted form as a JSON string, so that marshalling
+// a CreatedAPIKey or a Session never writes the credential.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// UnmarshalJSON reads a JSON string into the Secret.
+func (s *Secret) UnmarshalJSON(data []byte) error {
+	var v string
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*s = NewSecret(v)
+	return nil
+}
+
+const apiKeyPrefix = "ak_"
+
+// redact shows at most the "ak_" prefix and, for values long enough that it
+// gives nothing away, the last four characters.
+func redact(v string) string {
+	if v == "" {
+		return ""
+	}
+	prefix := ""
+	if strings.HasPrefix(v, apiKeyPrefix) {
+		prefix = apiKeyPrefix
+	}
+	if len(v) < 20 {
+		return prefix + "[REDACTED]"
+	}
+	return prefix + "..." + v[len(v)-4:]
+}
