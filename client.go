@@ -371,7 +371,9 @@ func newDefaultTransport() *http.Transport {
 // calls that are doing fine.
 type keepIdleConns struct{ rt http.RoundTripper }
 
-func (k keepIdleConns) RoundTrip(req *http.Request) (*http.Response, error) { return k.rt.RoundTrip(req) }
+func (k keepIdleConns) RoundTrip(req *http.Request) (*http.Response, error) {
+	return k.rt.RoundTrip(req)
+}
 
 // sameOrigin reports whether a redirect target may receive the token: the
 // base URL's host, and never a downgrade to plain http.

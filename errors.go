@@ -412,4 +412,3 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 const maxRetryAfterSeconds = 1 << 31
 
 var _ error = (*APIError)(nil)
-

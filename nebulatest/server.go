@@ -221,7 +221,7 @@ type Fault struct {
 	Method string // "" matches any method
 	// Path is relative to /api/v1; a trailing "/" matches every path below
 	// it ("/api-keys/"). "" matches any path.
-	Path string
+	Path  string
 	Skip  int // matching requests to let through first
 	Times int // matching requests to affect; 0 means 1, -1 means all
 
