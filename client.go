@@ -91,6 +91,7 @@ type config struct {
 	timeout      time.Duration
 	logger       *slog.Logger
 	insecureHTTP bool
+	getenv       func(string) string // os.Getenv; tests replace it
 }
 
 // setCredential keeps only the last credential option given, as with any
@@ -247,6 +248,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		maxRetries: defaultMaxRetries,
 		waitMin:    defaultRetryWaitMin,
 		waitMax:    defaultRetryWaitMax,
+		getenv:     os.Getenv,
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -259,7 +261,7 @@ func NewClient(opts ...Option) (*Client, error) {
 
 	if !cfg.baseURLSet {
 		cfg.baseURL = DefaultBaseURL
-		if v := os.Getenv(envBaseURL); v != "" {
+		if v := cfg.getenv(envBaseURL); v != "" {
 			cfg.baseURL = v
 		}
 	}
@@ -295,7 +297,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	default:
 		token := cfg.token
 		if token == "" {
-			token = os.Getenv(envAPIKey)
+			token = cfg.getenv(envAPIKey)
 			if token == "" {
 				return nil, invalidArgument("no credential: use WithToken, WithTokenSource or WithLogin, or set %s", envAPIKey)
 			}
@@ -389,6 +391,11 @@ func (c *Client) sameOrigin(u *url.URL) bool {
 func parseBaseURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
+		// url.Error quotes the whole URL, user info and all.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, invalidArgument("base URL: %v", err)
 	}
 	switch {
