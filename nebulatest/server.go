@@ -80,7 +80,8 @@ type user struct {
 	password string
 }
 
-// Request is one request the Server received, for assertions.
+// Request is one request the Server received, for assertions. Its answer
+// carries the X-Request-Id "req-N", N being its place in the log from 1.
 type Request struct {
 	Method string
 	Path   string // as sent, /api/v1 included, without the query
@@ -281,8 +282,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: body, Time: time.Now()})
+	requestID := "req-" + strconv.Itoa(len(s.log))
 	fault, faulty := s.takeFault(r.Method, path)
 	s.mu.Unlock()
+	w.Header().Set("X-Request-Id", requestID)
 
 	if faulty && fault.Latency > 0 {
 		t := time.NewTimer(fault.Latency)
@@ -338,7 +341,6 @@ func hangUp(w http.ResponseWriter) {
 
 func writeEnvelope(w http.ResponseWriter, status int, data any, message, result string) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Request-Id", randomToken(8))
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(map[string]any{"data": data, "message": message, "status": result})
 }

@@ -18,19 +18,20 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	if err := run(context.Background(), os.Stdout, os.Getenv); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, out io.Writer) error {
+// run is the quickstart; getenv is os.Getenv outside tests.
+func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 
 	var client *nebula.Client
 	var err error
-	if os.Getenv("NEBULA_API_KEY") != "" {
+	if getenv("NEBULA_API_KEY") != "" {
 		fmt.Fprintln(out, "Using the Nebula API (NEBULA_API_KEY is set).")
 		client, err = nebula.NewClient() // reads NEBULA_API_KEY and NEBULA_API_URL
 	} else {
