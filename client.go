@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -318,8 +319,8 @@ func (c *Client) GoString() string { return c.String() }
 
 // newHTTPClient builds the Client's own *http.Client around the caller's
 // transport: the per-attempt timeout, the redirect rule that keeps the token
-// on the base URL's host, and a transport wrapper that keeps go-retryablehttp
-// from closing the pool's idle connections after a failed call.
+// on the base URL's host, and no CloseIdleConnections for go-retryablehttp
+// to call.
 func (c *Client) newHTTPClient(cfg config) *http.Client {
 	var (
 		rt        http.RoundTripper
@@ -342,8 +343,7 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 		timeout = defaultTimeout
 	}
 	return &http.Client{
-		Transport: keepIdleConns{rt},
-		Timeout:   timeout,
+		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if !c.sameOrigin(req.URL) || len(via) >= 10 {
@@ -367,15 +367,74 @@ func newDefaultTransport() *http.Transport {
 	return t
 }
 
-// keepIdleConns hides the wrapped transport's CloseIdleConnections: after a
-// failed Do, go-retryablehttp calls CloseIdleConnections on the client, which
-// would throw away every pooled connection, including those of concurrent
-// calls that are doing fine.
-type keepIdleConns struct{ rt http.RoundTripper }
-
-func (k keepIdleConns) RoundTrip(req *http.Request) (*http.Response, error) {
-	return k.rt.RoundTrip(req)
+// attemptTransport limits each attempt, response body included, to timeout.
+// It does with one context what http.Client.Timeout does with a context, a
+// timer and a goroutine per request.
+//
+// It also hides the wrapped transport's CloseIdleConnections: after a failed
+// Do, go-retryablehttp calls CloseIdleConnections on the client, which would
+// throw away every pooled connection, including those of concurrent calls
+// that are doing fine.
+type attemptTransport struct {
+	rt      http.RoundTripper
+	timeout time.Duration
 }
+
+func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	parent := req.Context()
+	ctx, cancel := context.WithTimeout(parent, t.timeout)
+	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, t.timedOut(parent, err)
+	}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, t: t, parent: parent, cancel: cancel}
+	return resp, nil
+}
+
+// timedOut names the per-attempt timeout as the cause when it, and not the
+// caller's context, ended the attempt.
+func (t attemptTransport) timedOut(parent context.Context, err error) error {
+	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return &attemptTimeoutError{timeout: t.timeout}
+	}
+	return err
+}
+
+// attemptBody ends the attempt's context once the body is read or closed.
+type attemptBody struct {
+	io.ReadCloser
+	t      attemptTransport
+	parent context.Context
+	cancel context.CancelFunc
+}
+
+func (b *attemptBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	switch {
+	case err == io.EOF:
+		b.cancel()
+	case err != nil:
+		err = b.t.timedOut(b.parent, err)
+	}
+	return n, err
+}
+
+func (b *attemptBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// attemptTimeoutError is an attempt that took longer than WithTimeout. Like
+// http.Client's own timeout error it matches context.DeadlineExceeded.
+type attemptTimeoutError struct{ timeout time.Duration }
+
+func (e *attemptTimeoutError) Error() string {
+	return "attempt timed out after " + e.timeout.String() + " (WithTimeout)"
+}
+func (e *attemptTimeoutError) Timeout() bool        { return true }
+func (e *attemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // sameOrigin reports whether a redirect target may receive the token: the
 // base URL's host, and never a downgrade to plain http.
@@ -545,9 +604,7 @@ func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (
 	}
 
 	cl := newCall(c, ctx, r, out, token)
-	if r.method != http.MethodGet {
-		// Only POST and DELETE need to know whether a failed attempt's
-		// bytes left the machine.
+	if cl.trace.WroteRequest != nil {
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}
 	var body any // an untyped nil: a typed nil []byte would make GET chunked
@@ -601,7 +658,8 @@ func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed *errorB
 	status, message, hasData := out.fields()
 	switch {
 	case status == statusFailed:
-		return &errorBody{Status: &status, Message: message}, ""
+		failed := statusFailed
+		return &errorBody{Status: &failed, Message: message}, ""
 	case status != statusSuccess:
 		return nil, fmt.Sprintf("unknown envelope status %.40q", status)
 	case !hasData:

@@ -192,8 +192,8 @@ func TestCallerHTTPClientIsNotMutated(t *testing.T) {
 	if hc.Transport != before.Transport || hc.Timeout != before.Timeout || hc.Jar != before.Jar || hc.CheckRedirect != nil {
 		t.Fatalf("caller's client changed: %+v", hc)
 	}
-	if c.http == hc || c.http.Timeout != time.Second {
-		t.Fatalf("internal client %p timeout %v", c.http, c.http.Timeout)
+	if c.http == hc || c.attemptTimeout() != time.Second {
+		t.Fatalf("internal client %p timeout %v", c.http, c.attemptTimeout())
 	}
 }
 
@@ -204,7 +204,7 @@ func TestPerAttemptTimeoutSources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return c.http.Timeout
+		return c.attemptTimeout()
 	}
 	if d := mk(); d != 30*time.Second {
 		t.Errorf("default %v", d)
@@ -216,3 +216,5 @@ func TestPerAttemptTimeoutSources(t *testing.T) {
 		t.Errorf("WithTimeout %v", d)
 	}
 }
+
+func (c *Client) attemptTimeout() time.Duration { return c.http.Transport.(attemptTransport).timeout }

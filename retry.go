@@ -35,7 +35,7 @@ type call struct {
 	rc     retryablehttp.Client
 	client *Client
 	ctx    context.Context
-	req    *request
+	req    request // a copy, so the caller's request need not escape
 	out    decodedEnvelope
 	token  string
 
@@ -51,11 +51,12 @@ type call struct {
 	outcomeLost  bool      // a POST failed after it may have been processed
 	lastErr      error     // the latest attempt's failure
 	wait         time.Duration
-	final        error // set by the error handler
+	final        error            // set by the error handler
+	limited      io.LimitedReader // reused by readBody, saving an allocation per read
 }
 
 func newCall(c *Client, ctx context.Context, r *request, out decodedEnvelope, token string) *call {
-	cl := &call{client: c, ctx: ctx, req: r, out: out, token: token}
+	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
 	cl.rc = retryablehttp.Client{
 		HTTPClient:     c.http,
 		RetryMax:       c.maxRetries,
@@ -66,7 +67,11 @@ func newCall(c *Client, ctx context.Context, r *request, out decodedEnvelope, to
 		Backoff:        cl.backoff,
 		ErrorHandler:   cl.errorHandler,
 	}
-	cl.trace.WroteRequest = cl.wroteRequest
+	if r.method != http.MethodGet {
+		// Only POST and DELETE need to know whether a failed attempt's
+		// bytes left the machine.
+		cl.trace.WroteRequest = cl.wroteRequest
+	}
 	return cl
 }
 
@@ -86,8 +91,10 @@ func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int
 // retry; the wait it decides on is handed to backoff.
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if cl.handled {
-		var cut *cutShortError
-		if errors.As(err, &cut) {
+		if err == nil {
+			return false, nil
+		}
+		if cut := (*cutShortError)(nil); errors.As(err, &cut) {
 			return cl.onTransportError(ctx, err), nil
 		}
 		return false, nil
@@ -104,7 +111,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	// envelope decides the retry, and reading drains the connection.
 	// An error answer cut short still says what it is: the read error is
 	// of no further use.
-	buf, _ := readBody(resp, maxScanLen)
+	buf, _ := readBody(resp, maxScanLen, &cl.limited)
 	apiErr := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
 	putBuffer(buf)
 	cl.lastErr = apiErr
@@ -224,7 +231,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		return cl.lastErr
 	}
 
-	buf, err := readBody(resp, maxBodyBytes)
+	buf, err := readBody(resp, maxBodyBytes, &cl.limited)
 	defer putBuffer(buf)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
@@ -232,7 +239,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		}
 		return &cutShortError{err}
 	}
-	failed, reason := decodeSuccess(buf.Bytes(), cl.req, cl.out)
+	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, cl.out)
 	switch {
 	case failed != nil:
 		e := &APIError{
@@ -364,18 +371,20 @@ var errBodyTooLarge = errors.New("response body too large")
 // needed only until they are decoded.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readBody reads at most limit bytes of resp's body into a pooled buffer and
-// closes the body. A body with more than limit bytes gives errBodyTooLarge;
+// readBody reads at most limit bytes of resp's body, through lr, into a
+// pooled buffer and closes the body. A body with more than limit bytes gives errBodyTooLarge;
 // it is not drained, so its connection is closed rather than reused. Give
 // the buffer back with putBuffer once its bytes are decoded.
-func readBody(resp *http.Response, limit int64) (*bytes.Buffer, error) {
+func readBody(resp *http.Response, limit int64, lr *io.LimitedReader) (*bytes.Buffer, error) {
 	defer resp.Body.Close()
 	buf := bufferPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	if n := resp.ContentLength; n > 0 && n <= limit {
 		buf.Grow(int(n))
 	}
-	_, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	*lr = io.LimitedReader{R: resp.Body, N: limit + 1}
+	_, err := buf.ReadFrom(lr)
+	lr.R = nil
 	if err == nil && int64(buf.Len()) > limit {
 		buf.Truncate(int(limit))
 		err = errBodyTooLarge

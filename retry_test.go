@@ -243,6 +243,7 @@ func TestBodyCutShort(t *testing.T) {
 func TestPerAttemptTimeout(t *testing.T) {
 	t.Parallel()
 	slow := func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // so the server notices the client hanging up
 		select {
 		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
@@ -259,6 +260,22 @@ func TestPerAttemptTimeout(t *testing.T) {
 	_, err = lb.client(t, WithTimeout(100*time.Millisecond)).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
 	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) || lb.count() != 1 {
 		t.Fatalf("POST: err %v after %d requests", err, lb.count())
+	}
+	if !strings.Contains(err.Error(), "attempt timed out after 100ms") {
+		t.Errorf("error does not say what timed out: %v", err)
+	}
+
+	// The timeout covers the body too: a body that stalls is retried.
+	stall := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "500")
+		io.WriteString(w, `{"data":`)
+		w.(http.Flusher).Flush()
+		slow(w, r)
+	}
+	lb = newLoopback(t, sequence(stall, reply(200, docsList)))
+	keys, err = lb.client(t, WithTimeout(100*time.Millisecond)).APIKeys.List(bg)
+	if err != nil || len(keys) != 2 || lb.count() != 2 {
+		t.Fatalf("stalled body: keys %v err %v after %d requests", keys, err, lb.count())
 	}
 }
 
