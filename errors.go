@@ -179,7 +179,7 @@ type errorBody struct {
 func answerError(op string, resp *http.Response, body []byte, secrets []string) *APIError {
 	e := &APIError{
 		HTTPStatus: resp.StatusCode,
-		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id"), secrets),
 		op:         op,
 	}
 	e.RetryAfter, _ = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
@@ -208,11 +208,11 @@ func answerError(op string, resp *http.Response, body []byte, secrets []string) 
 
 // unexpectedError is the *APIError for a 2xx that is not a valid success
 // envelope.
-func unexpectedError(op string, resp *http.Response, reason string) *APIError {
+func unexpectedError(op string, resp *http.Response, reason string, secrets []string) *APIError {
 	return &APIError{
 		HTTPStatus: resp.StatusCode,
 		Message:    reason,
-		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id"), secrets),
 		op:         op,
 		unexpected: true,
 	}
@@ -270,12 +270,12 @@ func excerpt(body []byte, secrets []string) string {
 }
 
 func looksLikeHTML(s string) bool {
-	head := strings.ToLower(strings.TrimSpace(s))
+	head := asciiLower(strings.TrimSpace(s))
 	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html") || strings.Contains(head, "<body")
 }
 
 func htmlTitle(s string) (string, bool) {
-	lower := strings.ToLower(s)
+	lower := asciiLower(s) // same length as s, so its indexes fit s
 	start := strings.Index(lower, "<title>")
 	if start < 0 {
 		return "", false
@@ -287,6 +287,18 @@ func htmlTitle(s string) (string, bool) {
 	}
 	title := strings.TrimSpace(s[start : start+end])
 	return title, title != ""
+}
+
+// asciiLower lowercases ASCII letters only; unlike strings.ToLower it never
+// changes the length (invalid UTF-8 stays as it is).
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 func stripTags(s string) string {
@@ -307,12 +319,15 @@ func stripTags(s string) string {
 }
 
 // scrub removes credentials from text that will end up in an error: every
-// configured secret, every "ak_..." run and every JWT-looking run. It then
-// folds white space and control characters and cuts the result to limit
-// runes. Removing comes first so that a cut never leaves half a secret.
+// known secret (the token, a password), then every "ak_..." run and every
+// JWT-looking run. It then folds white space and control characters and cuts
+// the result to limit runes. Removing comes first so that a cut never leaves
+// half a secret, and known secrets before patterns so that a pattern never
+// leaves part of one. Should a known secret still show (a replacement that
+// happens to spell it), the whole message is withheld.
 func scrub(text string, secrets []string, limit int) string {
 	for _, s := range secrets {
-		if len(s) >= 4 {
+		if len(s) >= minSecretLen {
 			text = strings.ReplaceAll(text, s, "[REDACTED]")
 		}
 	}
@@ -327,20 +342,33 @@ func scrub(text string, secrets []string, limit int) string {
 			space = b.Len() > 0
 			continue
 		}
-		if n >= limit {
+		width := 1
+		if space {
+			width = 2
+		}
+		if n+width > limit {
 			b.WriteString("...")
 			break
 		}
 		if space {
 			b.WriteByte(' ')
-			n++
 			space = false
 		}
 		b.WriteRune(r)
-		n++
+		n += width
 	}
-	return b.String()
+	out := b.String()
+	for _, s := range secrets {
+		if len(s) >= minSecretLen && strings.Contains(out, s) {
+			return "[message withheld: it contained a credential]"
+		}
+	}
+	return out
 }
+
+// minSecretLen is the shortest known secret scrub looks for; shorter ones
+// would match ordinary words.
+const minSecretLen = 3
 
 // redactRuns replaces every run that starts with prefix and continues with
 // token characters (the alphabet of API keys and JWTs) by replacement.
@@ -372,11 +400,11 @@ func isTokenByte(c byte) bool {
 
 // sanitizeHeader keeps a header value that is going into an error or a log
 // short and printable.
-func sanitizeHeader(v string) string {
+func sanitizeHeader(v string, secrets []string) string {
 	if v == "" {
 		return ""
 	}
-	return scrub(v, nil, 128)
+	return scrub(v, secrets, 128)
 }
 
 // parseRetryAfter reads Retry-After as delay-seconds or as an HTTP-date in

@@ -85,6 +85,10 @@ func TestAnswerErrorBodies(t *testing.T) {
 		{"plain text", "upstream connect error or disconnect/reset before headers\n", "", "upstream connect error or disconnect/reset before headers"},
 		{"empty", "", "", ""},
 		{"json but no envelope", `{"error":"nope"}`, "", `{"error":"nope"}`},
+		// Found by FuzzAnswerError: strings.ToLower grew invalid UTF-8, and
+		// the title's indexes then overran the body.
+		{"title with invalid UTF-8", "<TITLE>\x98\x98</TITLE>", "", ""},
+		{"title after invalid UTF-8", "\xff\xfe<title>Bad Gateway</title>", "", "Bad Gateway"},
 	}
 	for _, c := range cases {
 		e := answerFor(502, c.body, nil)

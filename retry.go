@@ -246,7 +246,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 			HTTPStatus: resp.StatusCode,
 			Status:     *failed.Status,
 			Message:    scrub(failed.Message, cl.secrets(), maxMessageLen),
-			RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id")),
+			RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id"), cl.secrets()),
 			op:         cl.req.op(),
 		}
 		cl.lastErr = e
@@ -260,7 +260,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 // unexpected is the error for a 2xx that could not be used. For a POST the
 // API has acted, but the caller cannot see the result: the outcome is lost.
 func (cl *call) unexpected(resp *http.Response, reason string) error {
-	e := unexpectedError(cl.req.op(), resp, reason)
+	e := unexpectedError(cl.req.op(), resp, reason, cl.secrets())
 	cl.lastErr = e
 	if cl.req.method == http.MethodPost {
 		cl.outcomeLost = true
@@ -335,7 +335,7 @@ func (cl *call) logAttempt(resp *http.Response, err error) {
 	if resp != nil {
 		attrs = append(attrs, slog.Int("status", resp.StatusCode))
 		if id := resp.Header.Get("X-Request-Id"); id != "" {
-			attrs = append(attrs, slog.String("request_id", sanitizeHeader(id)))
+			attrs = append(attrs, slog.String("request_id", sanitizeHeader(id, cl.secrets())))
 		}
 	} else {
 		attrs = append(attrs, slog.String("error", reasonText(err)))

@@ -1,7 +1,6 @@
 package nebula
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -19,8 +18,7 @@ type ID string
 // empty ID that would later address the wrong resource.
 func (id *ID) UnmarshalJSON(data []byte) error {
 	if len(data) >= 2 && data[0] == '"' && data[len(data)-1] == '"' {
-		raw := data[1 : len(data)-1]
-		if bytes.IndexByte(raw, '\\') < 0 {
+		if raw := data[1 : len(data)-1]; isPlainASCII(raw) {
 			*id = ID(raw)
 			return nil
 		}
@@ -36,6 +34,17 @@ func (id *ID) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	return fmt.Errorf("nebula: an ID must be a JSON string or integer, got %.20q", data)
+}
+
+// isPlainASCII reports whether a JSON string's contents need no decoding:
+// printable ASCII without escapes or quotes, as integers and UUIDs are.
+func isPlainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+			return false
+		}
+	}
+	return true
 }
 
 // isJSONInteger reports whether data is an integer literal as JSON writes it:
