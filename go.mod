@@ -5,10 +5,8 @@ go 1.23
 require (
 	github.com/google/go-querystring v1.2.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
+	github.com/jarcoal/httpmock v1.4.2
+	go.uber.org/goleak v1.3.0
 )
 
-require (
-	github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
-	github.com/jarcoal/httpmock v1.4.2 // indirect
-	go.uber.org/goleak v1.3.0 // indirect
-)
+require github.com/hashicorp/go-cleanhttp v0.5.2 // indirect
