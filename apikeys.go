@@ -138,6 +138,7 @@ type RotateError struct {
 	Err   error // why deleting it failed
 }
 
+// Error says that the new key exists and which old key is left.
 func (e *RotateError) Error() string {
 	return fmt.Sprintf("nebula: rotate: new key created, but deleting old key %s failed: %v", e.OldID, e.Err)
 }

@@ -603,7 +603,7 @@ func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (
 		auth, token = nil, ""
 	}
 
-	cl := newCall(c, ctx, r, out, token)
+	cl := newCall(ctx, c, r, out, token)
 	if cl.trace.WroteRequest != nil {
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}

@@ -55,7 +55,7 @@ type call struct {
 	limited      io.LimitedReader // reused by readBody, saving an allocation per read
 }
 
-func newCall(c *Client, ctx context.Context, r *request, out decodedEnvelope, token string) *call {
+func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, token string) *call {
 	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
 	cl.rc = retryablehttp.Client{
 		HTTPClient:     c.http,

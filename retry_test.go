@@ -628,3 +628,30 @@ func TestNoLoggerIsSilentAndCheap(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestConcurrentCallersDoNotChurnConnections(t *testing.T) {
+	t.Parallel()
+	const callers, calls = 32, 10
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(time.Millisecond)
+		writeJSON(w, 200, docsList)
+	})
+	c := lb.client(t) // the SDK's default transport
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range calls {
+				if _, err := c.APIKeys.List(bg); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if n := lb.conns.Load(); n > callers {
+		t.Fatalf("%d calls from %d callers opened %d connections", callers*calls, callers, n)
+	}
+}
