@@ -117,84 +117,81 @@ func (p *plainClient) list(ctx context.Context) ([]plainKey, error) {
 	return *keys, nil
 }
 
+// clients are the contenders: the SDK, the plain client, and the plain
+// client with an http.Client.Timeout, as a careful hand-written client has
+// (the SDK always limits its attempts).
+func clients(b *testing.B, srv *httptest.Server) []struct {
+	name   string
+	create func(context.Context) error
+	list   func(context.Context) error
+} {
+	sdk := benchSDK(b, srv)
+	plain := newPlainClient(srv)
+	timed := newPlainClient(srv)
+	timed.hc.Timeout = defaultTimeout
+	type contender = struct {
+		name   string
+		create func(context.Context) error
+		list   func(context.Context) error
+	}
+	plainCalls := func(name string, p *plainClient) contender {
+		return contender{name,
+			func(ctx context.Context) error { _, err := p.create(ctx, "bench"); return err },
+			func(ctx context.Context) error { _, err := p.list(ctx); return err }}
+	}
+	return []contender{
+		{"sdk",
+			func(ctx context.Context) error {
+				_, err := sdk.APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "bench"})
+				return err
+			},
+			func(ctx context.Context) error { _, err := sdk.APIKeys.List(ctx); return err }},
+		plainCalls("plain", plain),
+		plainCalls("plain-timeout", timed),
+	}
+}
+
+func runSerial(b *testing.B, call func(context.Context) error) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := call(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkCreate(b *testing.B) {
 	srv := newBenchServer(b)
-	ctx := context.Background()
-	b.Run("client=sdk", func(b *testing.B) {
-		c := benchSDK(b, srv)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := c.APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "bench"}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=plain", func(b *testing.B) {
-		p := newPlainClient(srv)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := p.create(ctx, "bench"); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	for _, c := range clients(b, srv) {
+		b.Run("client="+c.name, func(b *testing.B) { runSerial(b, c.create) })
+	}
 }
 
 func BenchmarkList(b *testing.B) {
 	srv := newBenchServer(b)
-	ctx := context.Background()
-	b.Run("client=sdk", func(b *testing.B) {
-		c := benchSDK(b, srv)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := c.APIKeys.List(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("client=plain", func(b *testing.B) {
-		p := newPlainClient(srv)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			if _, err := p.list(ctx); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
+	for _, c := range clients(b, srv) {
+		b.Run("client="+c.name, func(b *testing.B) { runSerial(b, c.list) })
+	}
 }
 
-// BenchmarkListParallel runs 32 concurrent callers (SetParallelism scales
-// by GOMAXPROCS, so it is set to 32/GOMAXPROCS rounded up).
+// BenchmarkListParallel runs 32 concurrent callers (SetParallelism
+// multiplies by GOMAXPROCS, hence the division).
 func BenchmarkListParallel(b *testing.B) {
 	srv := newBenchServer(b)
 	ctx := context.Background()
-	par := func(b *testing.B) { b.SetParallelism(max(1, (32+gomaxprocs()-1)/gomaxprocs())) }
-	b.Run("client=sdk", func(b *testing.B) {
-		c := benchSDK(b, srv)
-		b.ReportAllocs()
-		par(b)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := c.APIKeys.List(ctx); err != nil {
-					b.Error(err)
-					return
+	for _, c := range clients(b, srv) {
+		b.Run("client="+c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetParallelism(max(1, (32+runtime.GOMAXPROCS(0)-1)/runtime.GOMAXPROCS(0)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := c.list(ctx); err != nil {
+						b.Error(err)
+						return
+					}
 				}
-			}
+			})
 		})
-	})
-	b.Run("client=plain", func(b *testing.B) {
-		p := newPlainClient(srv)
-		b.ReportAllocs()
-		par(b)
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				if _, err := p.list(ctx); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	})
+	}
 }
-
-func gomaxprocs() int { return runtime.GOMAXPROCS(0) }

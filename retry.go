@@ -59,9 +59,7 @@ func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, to
 	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
 	cl.rc = retryablehttp.Client{
 		HTTPClient:     c.http,
-		RetryMax:       c.maxRetries,
-		RetryWaitMin:   c.waitMin,
-		RetryWaitMax:   c.waitMax,
+		RetryMax:       c.maxRetries, // checkRetry stops first; this only agrees with it
 		RequestLogHook: cl.beforeAttempt,
 		CheckRetry:     cl.checkRetry,
 		Backoff:        cl.backoff,
@@ -117,11 +115,13 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	cl.lastErr = apiErr
 
 	status := resp.StatusCode
-	processed := status == http.StatusBadGateway || status == http.StatusGatewayTimeout ||
+	// A gateway's error, or a 500 that is not the API's own "failed"
+	// answer, may come after the API acted on the request.
+	mayHaveActed := status == http.StatusBadGateway || status == http.StatusGatewayTimeout ||
 		(status == http.StatusInternalServerError && apiErr.Status != statusFailed)
 	switch cl.req.method {
 	case http.MethodPost:
-		if processed {
+		if mayHaveActed {
 			cl.outcomeLost = true
 			return false, nil
 		}
@@ -129,7 +129,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 			return false, nil
 		}
 	default:
-		if processed {
+		if mayHaveActed {
 			cl.maybeDone = true
 		}
 		if !retryableStatus(status) {
