@@ -631,7 +631,7 @@ func TestNoLoggerIsSilentAndCheap(t *testing.T) {
 
 func TestConcurrentCallersDoNotChurnConnections(t *testing.T) {
 	t.Parallel()
-	const callers, calls = 32, 10
+	const callers, calls = 32, 20
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Millisecond)
 		writeJSON(w, 200, docsList)
@@ -651,7 +651,10 @@ func TestConcurrentCallersDoNotChurnConnections(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n := lb.conns.Load(); n > callers {
+	// A caller that finds an idle connection while its dial is under way
+	// leaves the new connection to the pool, so a few more than 32 may be
+	// opened; churn opens hundreds.
+	if n := lb.conns.Load(); n > callers*3/2 {
 		t.Fatalf("%d calls from %d callers opened %d connections", callers*calls, callers, n)
 	}
 }
