@@ -28,5 +28,6 @@
 // and encoding/json. No error or log record carries a credential, and the
 // token is never sent to another host than the base URL's.
 //
-// Package nebulatest runs a fake API for tests.
+// Package [github.com/nebula-sdk/nebula-go/nebulatest] runs a fake API for
+// tests, the way net/http/httptest runs a server.
 package nebula
