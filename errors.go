@@ -211,7 +211,7 @@ func answerError(op string, resp *http.Response, body []byte, secrets []string) 
 func unexpectedError(op string, resp *http.Response, reason string, secrets []string) *APIError {
 	return &APIError{
 		HTTPStatus: resp.StatusCode,
-		Message:    reason,
+		Message:    scrub(reason, secrets, maxMessageLen), // it may quote the body's status
 		RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id"), secrets),
 		op:         op,
 		unexpected: true,
@@ -261,21 +261,23 @@ func excerpt(body []byte, secrets []string) string {
 		body = body[:maxScanLen]
 	}
 	text := string(body)
-	if title, ok := htmlTitle(text); ok {
+	lower := asciiLower(text) // same length as text, so its indexes fit text
+	if title, ok := htmlTitle(text, lower); ok {
 		text = title
-	} else if looksLikeHTML(text) {
+	} else if looksLikeHTML(lower) {
 		text = stripTags(text)
 	}
 	return scrub(text, secrets, maxMessageLen)
 }
 
-func looksLikeHTML(s string) bool {
-	head := asciiLower(strings.TrimSpace(s))
+func looksLikeHTML(lower string) bool {
+	head := strings.TrimSpace(lower)
 	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html") || strings.Contains(head, "<body")
 }
 
-func htmlTitle(s string) (string, bool) {
-	lower := asciiLower(s) // same length as s, so its indexes fit s
+// htmlTitle finds the <title> of s, searching lower, its ASCII-lowercased
+// copy.
+func htmlTitle(s, lower string) (string, bool) {
 	start := strings.Index(lower, "<title>")
 	if start < 0 {
 		return "", false

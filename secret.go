@@ -33,7 +33,28 @@ func (id *ID) UnmarshalJSON(data []byte) error {
 		*id = ID(data)
 		return nil
 	}
-	return fmt.Errorf("nebula: an ID must be a JSON string or integer, got %.20q", data)
+	// The value itself is not quoted: a malformed answer may hold anything.
+	return fmt.Errorf("nebula: an ID must be a JSON string or integer, got %s", jsonKind(data))
+}
+
+// jsonKind names the kind of a JSON value by its first byte.
+func jsonKind(data []byte) string {
+	if len(data) == 0 {
+		return "nothing"
+	}
+	switch c := data[0]; {
+	case c == 'n':
+		return "null"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a malformed string"
+	}
+	return "a number that is not an integer"
 }
 
 // isPlainASCII reports whether a JSON string's contents need no decoding:
