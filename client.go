@@ -520,13 +520,12 @@ func (r *request) op() string { return r.method + " " + r.path }
 
 // envelope is the API's answer: {"data": ..., "message": ..., "status": ...}.
 type envelope[T any] struct {
-	Data    *T     `json:"data"`
-	Message string `json:"message"`
-	Status  string `json:"status"`
+	Data   *T     `json:"data"`
+	Status string `json:"status"`
 }
 
-func (e *envelope[T]) fields() (status, message string, hasData bool) {
-	return e.Status, e.Message, e.Data != nil
+func (e *envelope[T]) fields() (status string, hasData bool) {
+	return e.Status, e.Data != nil
 }
 
 // dataProblem asks data that can be incomplete (see validator) what is wrong.
@@ -539,7 +538,7 @@ func (e *envelope[T]) dataProblem() string {
 
 // decodedEnvelope lets the pipeline check any envelope[T] without knowing T.
 type decodedEnvelope interface {
-	fields() (status, message string, hasData bool)
+	fields() (status string, hasData bool)
 	dataProblem() string
 }
 
@@ -635,37 +634,37 @@ func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (
 	return token, nil
 }
 
-// decodeSuccess decodes a complete 2xx body into out, or says why it is not
-// a success envelope.
-func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed *errorBody, reason string) {
+// decodeSuccess decodes a complete 2xx body into out. It reports a "failed"
+// envelope, which the caller turns into an *APIError like any other answer,
+// or says why the body is not a success envelope.
+func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed bool, reason string) {
 	if len(body) == 0 || isBlank(body) {
 		if r.emptyOK {
-			return nil, ""
+			return false, ""
 		}
-		return nil, "empty body"
+		return false, "empty body"
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		// A "failed" envelope may carry data of another shape.
 		var eb errorBody
 		if json.Unmarshal(body, &eb) == nil && eb.Status != nil && *eb.Status == statusFailed {
-			return &eb, ""
+			return true, ""
 		}
 		if !json.Valid(body) {
-			return nil, "body is not JSON"
+			return false, "body is not JSON"
 		}
-		return nil, "body does not match the documented envelope: " + jsonErrorText(err)
+		return false, "body does not match the documented envelope: " + jsonErrorText(err)
 	}
-	status, message, hasData := out.fields()
+	status, hasData := out.fields()
 	switch {
 	case status == statusFailed:
-		failed := statusFailed
-		return &errorBody{Status: &failed, Message: message}, ""
+		return true, ""
 	case status != statusSuccess:
-		return nil, fmt.Sprintf("unknown envelope status %.40q", status)
+		return false, fmt.Sprintf("unknown envelope status %.40q", status)
 	case !hasData:
-		return nil, `envelope without "data"`
+		return false, `envelope without "data"`
 	}
-	return nil, out.dataProblem()
+	return false, out.dataProblem()
 }
 
 const (

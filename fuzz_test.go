@@ -36,7 +36,7 @@ func FuzzDecodeSuccess(f *testing.F) {
 
 		var created envelope[createdAPIKeyData]
 		failed, reason := decodeSuccess(body, r, &created)
-		if failed == nil && reason == "" {
+		if !failed && reason == "" {
 			if created.Data == nil && len(bytes.TrimSpace(body)) > 0 {
 				t.Fatalf("success without data: %q", body)
 			}
@@ -44,12 +44,15 @@ func FuzzDecodeSuccess(f *testing.F) {
 				t.Fatalf("created key without id or key accepted: %q", body)
 			}
 		}
-		if failed != nil && (failed.Status == nil || *failed.Status != statusFailed) {
-			t.Fatalf("failed envelope without failed status: %q", body)
+		if failed {
+			var eb errorBody
+			if json.Unmarshal(body, &eb) != nil || eb.Status == nil || *eb.Status != statusFailed {
+				t.Fatalf("failed envelope without failed status: %q", body)
+			}
 		}
 
 		var list envelope[[]APIKey]
-		if failed, reason := decodeSuccess(body, &request{method: http.MethodGet}, &list); failed == nil && reason == "" && list.Data == nil {
+		if failed, reason := decodeSuccess(body, &request{method: http.MethodGet}, &list); !failed && reason == "" && list.Data == nil {
 			t.Fatalf("list success without data: %q", body)
 		}
 	})

@@ -241,14 +241,8 @@ func (cl *call) handleResponse(resp *http.Response) error {
 	}
 	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, cl.out)
 	switch {
-	case failed != nil:
-		e := &APIError{
-			HTTPStatus: resp.StatusCode,
-			Status:     *failed.Status,
-			Message:    scrub(failed.Message, cl.secrets(), maxMessageLen),
-			RequestID:  sanitizeHeader(resp.Header.Get("X-Request-Id"), cl.secrets()),
-			op:         cl.req.op(),
-		}
+	case failed:
+		e := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
 		cl.lastErr = e
 		return e
 	case reason != "":

@@ -626,7 +626,7 @@ func TestLoggerRecordsAttemptsWithoutSecrets(t *testing.T) {
 	}
 }
 
-func TestNoLoggerIsSilentAndCheap(t *testing.T) {
+func TestDefaultLoggerIsSilent(t *testing.T) {
 	t.Parallel()
 	lb := newLoopback(t, reply(200, docsList))
 	c := lb.client(t)

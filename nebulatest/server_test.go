@@ -12,13 +12,12 @@ import (
 	"time"
 )
 
-// raw sends one request to the fake with token and returns the status and
-// the decoded envelope.
-func raw(t *testing.T, s *Server, method, path, token, contentType, body string) (int, map[string]any) {
-	t.Helper()
+// send sends one request to the fake with token and returns the answer and
+// its body; err is a transport error, such as a hang-up.
+func send(s *Server, method, path, token, contentType, body string) (*http.Response, []byte, error) {
 	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -28,11 +27,22 @@ func raw(t *testing.T, s *Server, method, path, token, contentType, body string)
 	}
 	resp, err := s.HTTPClient().Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+// raw is send for an answer that must be a JSON envelope; it returns the
+// status and the decoded envelope.
+func raw(t *testing.T, s *Server, method, path, token, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	resp, b, err := send(s, method, path, token, contentType, body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var env map[string]any
-	b, _ := io.ReadAll(resp.Body)
 	if err := json.Unmarshal(b, &env); err != nil {
 		t.Fatalf("%s %s: not JSON: %s", method, path, b)
 	}
@@ -164,6 +174,7 @@ func TestFaultsScriptedPerRouteAndCount(t *testing.T) {
 	defer s.Close()
 	s.Inject(Fault{Method: "GET", Path: "/api_keys", Skip: 1, Times: 2, Status: 429, RetryAfter: "3"})
 	s.Inject(Fault{Method: "DELETE", Path: "/api-keys/", Status: 502, Body: "<html><title>502 Bad Gateway</title></html>"})
+	s.Inject(Fault{Method: "POST", Path: "/api-keys", Times: -1, Status: 503})
 	var codes []int
 	for range 4 {
 		code, _ := raw(t, s, "GET", "/api_keys", s.Token(), "", "")
@@ -172,22 +183,20 @@ func TestFaultsScriptedPerRouteAndCount(t *testing.T) {
 	if want := []int{200, 429, 429, 200}; !equalInts(codes, want) {
 		t.Fatalf("codes %v, want %v", codes, want)
 	}
-	req, _ := http.NewRequest("DELETE", s.URL+"/api-keys/1", nil)
-	req.Header.Set("Authorization", "Bearer "+s.Token())
-	resp, err := s.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 502 || !strings.Contains(string(b), "Bad Gateway") {
-		t.Fatalf("delete fault: %d %s", resp.StatusCode, b)
+	resp, b, err := send(s, "DELETE", "/api-keys/1", s.Token(), "", "")
+	if err != nil || resp.StatusCode != 502 || !strings.Contains(string(b), "Bad Gateway") {
+		t.Fatalf("delete fault: %v %s", err, b)
 	}
 	if len(s.Keys()) != 1 {
 		t.Fatal("a faulted delete deleted")
 	}
-	if n := len(s.Requests()); n != 5 {
-		t.Fatalf("request log has %d entries", n)
+	for range 3 { // Times: -1 never runs out
+		if code, _ := raw(t, s, "POST", "/api-keys", s.Token(), "", `{"name":"x"}`); code != 503 {
+			t.Fatalf("Times -1: %d", code)
+		}
+	}
+	if n := len(s.Requests()); n != 8 || s.Created() != 0 {
+		t.Fatalf("request log has %d entries, %d created", len(s.Requests()), s.Created())
 	}
 }
 
@@ -213,12 +222,7 @@ func TestHangUps(t *testing.T) {
 	s.Inject(Fault{Method: "POST", Path: "/api-keys", HangUp: HangUpBefore})
 	s.Inject(Fault{Method: "POST", Path: "/api-keys", HangUp: HangUpAfter})
 	post := func(name string) error {
-		req, _ := http.NewRequest("POST", s.URL+"/api-keys", strings.NewReader(`{"name":"`+name+`"}`))
-		req.Header.Set("Authorization", "Bearer "+s.Token())
-		resp, err := s.HTTPClient().Do(req)
-		if err == nil {
-			resp.Body.Close()
-		}
+		_, _, err := send(s, "POST", "/api-keys", s.Token(), "", `{"name":"`+name+`"}`)
 		return err
 	}
 	if err := post("before"); err == nil || s.Created() != 0 {
