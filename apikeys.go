@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 )
 
@@ -81,7 +80,7 @@ func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest) (*
 	if err != nil {
 		return nil, invalidArgument("Create: %v", err)
 	}
-	r := &request{method: http.MethodPost, path: "/api-keys", body: body}
+	r := &request{method: http.MethodPost, path: "/api-keys", body: body, safety: sendOnce}
 	data, err := send[createdAPIKeyData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -95,40 +94,33 @@ func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest) (*
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse.
 func (s *APIKeysService) List(ctx context.Context) ([]APIKey, error) {
-	r := &request{method: http.MethodGet, path: "/api_keys"}
-	data, err := send[[]APIKey](ctx, s.client, r)
-	if err != nil {
-		return nil, err
-	}
-	return *data, nil
+	r := &request{method: http.MethodGet, path: "/api_keys", safety: repeatable}
+	return sendList[APIKey](ctx, s.client, r)
 }
 
 // Delete deletes the API key id. If an earlier attempt may have deleted it
 // and a retry then finds no such key, Delete succeeds: the key is gone.
 //
-// Errors: ErrInvalidArgument (nil context, empty id, "." or ".."; nothing is
-// sent); an *APIError matching ErrNotFound, ErrUnauthorized, ErrForbidden,
+// Errors: ErrInvalidArgument (nil context, an id that is empty, "." or
+// "..", or shaped like a key value or a JWT; nothing is sent); an *APIError matching ErrNotFound, ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError.
 func (s *APIKeysService) Delete(ctx context.Context, id ID) error {
 	path, err := apiKeyPath(id)
 	if err != nil {
 		return err
 	}
-	r := &request{method: http.MethodDelete, path: path, emptyOK: true}
+	r := &request{method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
 	return err
 }
 
-// apiKeyPath is the key's path with id escaped, so that no id can reach
-// another route.
+// apiKeyPath is the key's path with id checked and escaped.
 func apiKeyPath(id ID) (string, error) {
-	switch strings.TrimSpace(string(id)) {
-	case "":
-		return "", invalidArgument("the API key ID must not be empty")
-	case ".", "..":
-		return "", invalidArgument("%q is not an API key ID", id)
+	escaped, err := escapeID("API key ID", id)
+	if err != nil {
+		return "", err
 	}
-	return "/api-keys/" + url.PathEscape(string(id)), nil
+	return "/api-keys/" + escaped, nil
 }
 
 // RotateError is returned by Rotate when the new key was created but the old

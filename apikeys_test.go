@@ -261,7 +261,6 @@ func TestUnexpectedSuccessBodies(t *testing.T) {
 		"unknown status":     `{"data":[],"message":"","status":"maybe"}`,
 		"missing status":     `{"data":[]}`,
 		"missing data":       `{"message":"ok","status":"success"}`,
-		"null data":          `{"data":null,"message":"ok","status":"success"}`,
 		"data of wrong type": `{"data":{"id":5},"message":"ok","status":"success"}`,
 		"id of wrong type":   `{"data":[{"id":true}],"message":"ok","status":"success"}`,
 		"json array":         `[1,2]`,

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"math"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -81,7 +80,8 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (*Se
 		body:    []byte(form.Encode()),
 		form:    true,
 		noAuth:  true,
-		secrets: []string{password, url.QueryEscape(password)},
+		safety:  repeatable, // a login only mints a JWT
+		secrets: []string{password},
 	}
 	data, err := send[loginData](ctx, s.client, r)
 	if err != nil {
@@ -135,8 +135,15 @@ func jwtExpiry(token string) time.Time {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
 }
 
-// refreshMargin is how long before its exp a cached JWT is replaced.
+// refreshMargin is how long before its exp a cached JWT is replaced, unless
+// a fifth of its lifetime is shorter: a JWT that lives a minute or less
+// must not make every call log in.
 const refreshMargin = time.Minute
+
+// refreshAt is when a JWT obtained at got and expiring at exp is replaced.
+func refreshAt(got, exp time.Time) time.Time {
+	return exp.Add(-min(refreshMargin, max(exp.Sub(got)/5, 0)))
+}
 
 // loginSource is the TokenSource behind WithLogin: it logs in on first use,
 // caches the JWT until refreshMargin before its expiry, and lets one login be
@@ -148,7 +155,7 @@ type loginSource struct {
 
 	mu      sync.Mutex
 	token   string
-	expires time.Time
+	refresh time.Time    // when to log in again; zero: never (no exp claim)
 	flight  *loginFlight // the login in progress, if any
 }
 
@@ -168,7 +175,7 @@ func newLoginSource(auth *AuthService, username, password string) *loginSource {
 func (l *loginSource) Token(ctx context.Context) (string, error) {
 	for {
 		l.mu.Lock()
-		if l.token != "" && (l.expires.IsZero() || l.expires.Sub(l.now()) > refreshMargin) {
+		if l.token != "" && (l.refresh.IsZero() || l.now().Before(l.refresh)) {
 			token := l.token
 			l.mu.Unlock()
 			return token, nil
@@ -198,11 +205,15 @@ func (l *loginSource) Token(ctx context.Context) (string, error) {
 }
 
 func (l *loginSource) run(ctx context.Context, f *loginFlight) {
+	got := l.now()
 	sess, err := l.auth.Login(ctx, l.username, l.password)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err == nil {
-		l.token, l.expires = sess.Token.Reveal(), sess.ExpiresAt
+		l.token, l.refresh = sess.Token.Reveal(), time.Time{}
+		if !sess.ExpiresAt.IsZero() {
+			l.refresh = refreshAt(got, sess.ExpiresAt)
+		}
 		f.token = l.token
 	}
 	f.err = err

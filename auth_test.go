@@ -166,31 +166,45 @@ func TestWithLoginLogsInLazilyAndCaches(t *testing.T) {
 
 func TestWithLoginRefreshesBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	e := newLoginEnv(t, 90*time.Second, 0)
-	lists := e.reply("GET", "/api_keys", ok(docsList))
-	var offset atomic.Int64
-	e.client.cred.login.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	// The JWT is replaced once less than a minute is left, or a fifth of
+	// its lifetime when that is shorter.
+	for _, c := range []struct {
+		lifetime, margin time.Duration
+	}{
+		{2 * time.Hour, time.Minute},
+		{90 * time.Second, 18 * time.Second},
+		{5 * time.Second, time.Second},
+	} {
+		t.Run(c.lifetime.String(), func(t *testing.T) {
+			t.Parallel()
+			e := newLoginEnv(t, c.lifetime, 0)
+			lists := e.reply("GET", "/api_keys", ok(docsList))
+			var offset atomic.Int64
+			e.client.cred.login.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			list := func() {
+				t.Helper()
+				if _, err := e.client.APIKeys.List(bg); err != nil {
+					t.Fatal(err)
+				}
+			}
 
-	if _, err := e.client.APIKeys.List(bg); err != nil {
-		t.Fatal(err)
-	}
-	offset.Store(int64(20 * time.Second)) // 70s left: still good
-	if _, err := e.client.APIKeys.List(bg); err != nil {
-		t.Fatal(err)
-	}
-	if e.logins.count() != 1 {
-		t.Fatalf("%d logins with 70s left", e.logins.count())
-	}
-	offset.Store(int64(40 * time.Second)) // 50s left: under a minute
-	if _, err := e.client.APIKeys.List(bg); err != nil {
-		t.Fatal(err)
-	}
-	if e.logins.count() != 2 {
-		t.Fatalf("%d logins with 50s left", e.logins.count())
-	}
-	reqs := lists.all()
-	if a, b := reqs[1].Header.Get("Authorization"), reqs[2].Header.Get("Authorization"); a == b {
-		t.Fatal("refreshed call used the old JWT")
+			list()
+			// The fake's JWT carries whole seconds: keep well clear of them.
+			offset.Store(int64(c.lifetime - c.margin - 2*time.Second))
+			list()
+			if e.logins.count() != 1 {
+				t.Fatalf("%d logins with %v left", e.logins.count(), c.margin+2*time.Second)
+			}
+			offset.Store(int64(c.lifetime - c.margin + 2*time.Second/3))
+			list()
+			if e.logins.count() != 2 {
+				t.Fatalf("%d logins with %v left", e.logins.count(), c.margin-2*time.Second/3)
+			}
+			reqs := lists.all()
+			if a, b := reqs[1].Header.Get("Authorization"), reqs[2].Header.Get("Authorization"); a == b {
+				t.Fatal("refreshed call used the old JWT")
+			}
+		})
 	}
 }
 

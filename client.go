@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -54,6 +55,9 @@ type Client struct {
 	baseScheme string
 	baseHost   string
 	http       *http.Client
+	// stdTransport: requests go through a *http.Transport, which is known
+	// to find a connection (httptrace GotConn) before it writes a byte.
+	stdTransport bool
 
 	cred      *credentials // behind a pointer: fmt never follows it
 	userAgent []string
@@ -70,6 +74,22 @@ type credentials struct {
 	header []string // "Bearer <static>", built once
 	source TokenSource
 	login  *loginSource // also source; a 401 then logs in again
+}
+
+// authorization returns the token for the next attempt and its
+// Authorization header value. A TokenSource is asked every time.
+func (cr *credentials) authorization(ctx context.Context) (string, []string, error) {
+	if cr.header != nil {
+		return cr.static, cr.header, nil
+	}
+	token, err := cr.source.Token(ctx)
+	if err == nil {
+		err = checkToken(token)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("token source: %w", err)
+	}
+	return token, []string{"Bearer " + token}, nil
 }
 
 // Option configures a Client. Options that receive bad input make NewClient
@@ -115,9 +135,10 @@ func WithToken(token string) Option {
 	}
 }
 
-// WithTokenSource asks ts for the token before every request, for
-// credentials that change. An error from ts fails that call, wrapped, and
-// nothing is sent.
+// WithTokenSource asks ts for the token before every attempt, for
+// credentials that change; after a 401 it asks once more and, if the token
+// changed, replays the call once. An error from ts fails that call, wrapped,
+// and nothing more is sent.
 func WithTokenSource(ts TokenSource) Option {
 	return func(c *config) error {
 		if ts == nil {
@@ -193,9 +214,9 @@ func WithMaxRetries(n int) Option {
 	}
 }
 
-// WithRetryWait bounds the wait before a retry: retry n waits a random time
-// between min and min(max, min·2^n). The default is 500ms to 10s. min must
-// be positive and max at least min.
+// WithRetryWait bounds the wait before a retry: retry n (from 0) waits a
+// random time between min and min(max, min·2^(n+1)). The default is 500ms
+// to 10s. min must be positive and max at least min.
 func WithRetryWait(min, max time.Duration) Option {
 	return func(c *config) error {
 		if min <= 0 || max < min {
@@ -337,11 +358,12 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 			timeout = hc.Timeout
 		}
 	} else {
-		rt = newDefaultTransport()
+		rt = sharedTransport()
 	}
 	if timeout == 0 {
 		timeout = defaultTimeout
 	}
+	_, c.stdTransport = rt.(*http.Transport)
 	return &http.Client{
 		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,
@@ -357,9 +379,16 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 	}
 }
 
-// newDefaultTransport is http.DefaultTransport with enough idle connections
-// per host that 32 concurrent callers reuse rather than churn connections
-// (net/http keeps 2, go-cleanhttp GOMAXPROCS+1).
+// sharedTransport is the transport of every Client made without
+// WithHTTPClient. Like http.DefaultTransport it is shared, so a program that
+// makes a Client per request does not keep a connection pool (and its
+// goroutines) per Client.
+var sharedTransport = sync.OnceValue(newDefaultTransport)
+
+// newDefaultTransport is http.DefaultTransport (HTTP/2, proxies from the
+// environment, dial and TLS timeouts) with enough idle connections per host
+// that 32 concurrent callers reuse rather than churn connections (net/http
+// keeps 2, go-cleanhttp GOMAXPROCS+1).
 func newDefaultTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 100
@@ -446,32 +475,50 @@ func (c *Client) sameOrigin(u *url.URL) bool {
 }
 
 // parseBaseURL checks a base URL and returns it with the trailing slash of
-// its path removed.
+// its path removed. Its errors never quote the URL as given: a credential
+// pasted into it by mistake (a key in the query, NEBULA_API_URL holding a
+// key) must not end up in a log. They show at most the scheme and host.
 func parseBaseURL(raw string, insecureHTTP bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		// url.Error quotes the whole URL, user info and all.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, invalidArgument("base URL: %v", err)
+		return nil, invalidArgument("base URL: not a URL (%s)", urlErrorKind(err))
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, invalidArgument("base URL %q: need an absolute http or https URL", u.Redacted())
+		return nil, invalidArgument("base URL: need an absolute http or https URL (did you swap NEBULA_API_URL and NEBULA_API_KEY?)")
 	case u.Host == "" || u.Hostname() == "":
-		return nil, invalidArgument("base URL %q: no host", u.Redacted())
+		return nil, invalidArgument("base URL: no host")
 	case u.User != nil:
 		return nil, invalidArgument("base URL: user info is not allowed; use WithToken, WithTokenSource or WithLogin")
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
-		return nil, invalidArgument("base URL %q: query and fragment are not allowed", u.Redacted())
+		return nil, invalidArgument("base URL %s: query and fragment are not allowed", safeOrigin(u))
 	case u.Scheme == "http" && !insecureHTTP && !isLoopback(u.Hostname()):
-		return nil, invalidArgument("base URL %q: plain http to a non-loopback host sends the token in clear; use https, or WithInsecureHTTP", u.Redacted())
+		return nil, invalidArgument("base URL %s: plain http to a non-loopback host sends the token in clear; use https, or WithInsecureHTTP", safeOrigin(u))
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
 	return u, nil
+}
+
+// safeOrigin is the scheme and host of u, scrubbed, for an error message.
+func safeOrigin(u *url.URL) string {
+	return scrub(u.Scheme+"://"+u.Host, nil, 100)
+}
+
+// urlErrorKind names what url.Parse disliked without quoting the input
+// (url.Error and its inner errors quote it).
+func urlErrorKind(err error) string {
+	var esc url.EscapeError
+	var host url.InvalidHostError
+	switch {
+	case errors.As(err, &esc):
+		return "invalid %-escape"
+	case errors.As(err, &host):
+		return "invalid character in host"
+	case strings.Contains(err.Error(), "control character"):
+		return "control character"
+	}
+	return "malformed"
 }
 
 func isLoopback(host string) bool {
@@ -506,12 +553,22 @@ func hasControl(s string) bool {
 // request is one API call as a service describes it; the pipeline below
 // does the rest.
 type request struct {
-	method  string
-	path    string   // under the base URL, already escaped: "/api-keys/5"
-	body    []byte   // nil: no body
-	form    bool     // the body is form-encoded rather than JSON
-	noAuth  bool     // POST /login carries no Authorization header
-	emptyOK bool     // an empty 2xx body is success (DELETE)
+	method string
+	path   string // under the base URL, already escaped: "/api-keys/5"
+	query  string // encoded, without "?"; never logged or put in an error
+	body   []byte // nil: no body
+	form   bool   // the body is form-encoded rather than JSON
+	noAuth bool   // POST /login carries no Authorization header
+	// safety says whether the call may reach the API more than once; the
+	// zero value, sendOnce, is for creates.
+	safety safety
+	// goneOK: a 404 after an attempt that may have been carried out is
+	// success (a delete).
+	goneOK bool
+	// noData: the answer carries nothing the caller needs, so a success
+	// envelope is enough whatever its data holds ({}, null, absent), and an
+	// empty 2xx body is success too.
+	noData  bool
 	secrets []string // values to keep out of errors besides the token (a password)
 }
 
@@ -536,7 +593,9 @@ func (e *envelope[T]) dataProblem() string {
 	return ""
 }
 
-// decodedEnvelope lets the pipeline check any envelope[T] without knowing T.
+// decodedEnvelope lets the pipeline check any envelope without knowing its
+// data's type. Services whose answers carry more than data (a total beside
+// it) implement it on their own envelope struct.
 type decodedEnvelope interface {
 	fields() (status string, hasData bool)
 	dataProblem() string
@@ -548,7 +607,8 @@ type validator interface {
 	validate() string
 }
 
-// send runs r through the pipeline and returns the envelope's data.
+// send runs r through the pipeline and returns the envelope's data; nil
+// only for a request with noData.
 func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 	var env envelope[T]
 	if err := c.do(ctx, r, &env); err != nil {
@@ -556,6 +616,35 @@ func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 	}
 	return env.Data, nil
 }
+
+// sendList runs a request whose data is a JSON array. A null data is an
+// empty list, as the API sends for an account without any; an absent one
+// is ErrUnexpectedResponse.
+func sendList[E any](ctx context.Context, c *Client, r *request) ([]E, error) {
+	env := listEnvelope[E]{Data: new([]E)}
+	if err := c.do(ctx, r, &env); err != nil {
+		return nil, err
+	}
+	if env.Data == nil || *env.Data == nil {
+		return []E{}, nil
+	}
+	return *env.Data, nil
+}
+
+// listEnvelope is the envelope of a list. Data starts as a pointer to a nil
+// slice: JSON null sets the pointer to nil, an array fills the slice, and
+// an absent data leaves both as they were.
+type listEnvelope[E any] struct {
+	Data   *[]E   `json:"data"`
+	Status string `json:"status"`
+}
+
+func (e *listEnvelope[E]) fields() (string, bool) {
+	absent := e.Data != nil && *e.Data == nil
+	return e.Status, !absent
+}
+
+func (e *listEnvelope[E]) dataProblem() string { return "" }
 
 // Header values that never change, shared by every request. net/http and
 // RoundTrippers must not modify a request's headers, so sharing is safe.
@@ -565,54 +654,63 @@ var (
 	headerForm       = []string{"application/x-www-form-urlencoded"}
 )
 
-// do is the one request pipeline: credentials, then the attempt loop, then
-// with WithLogin one replay after a 401 with a fresh login.
+// do is the one request pipeline: the attempt loop, then one replay after a
+// 401 when a fresh credential can be had (a new login, or a TokenSource that
+// now gives another token). A 401 means the API did nothing, so even a
+// create may be replayed; a second 401 is returned as it is.
 func (c *Client) do(ctx context.Context, r *request, out decodedEnvelope) error {
 	if ctx == nil {
 		return invalidArgument("%s: nil context", r.op())
 	}
-	token, err := c.attempt(ctx, r, out)
-	if login := c.cred.login; login != nil && token != "" && !r.noAuth && errors.Is(err, ErrUnauthorized) {
-		// A 401 means the API did nothing, so the call is safe to replay
-		// once with a fresh login; a second 401 is returned as it is.
-		login.invalidate(token)
-		_, err = c.attempt(ctx, r, out)
+	token, err := c.send(ctx, r, out)
+	if token == "" || r.noAuth || c.cred.source == nil || !errors.Is(err, ErrUnauthorized) {
+		return err
 	}
+	if c.cred.login != nil {
+		c.cred.login.invalidate(token)
+	} else if fresh, _, serr := c.cred.authorization(ctx); serr != nil || fresh == token {
+		return err
+	}
+	_, err = c.send(ctx, r, out)
 	return err
 }
 
-// attempt runs one call (with its retries) and reports the token it used,
-// "" when it sent nothing.
-func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (string, error) {
+// send runs one call, with its retries, and reports the token of its last
+// attempt, "" when it sent nothing.
+func (c *Client) send(ctx context.Context, r *request, out decodedEnvelope) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", &requestError{op: r.op(), err: err}
 	}
-	auth, token := c.cred.header, c.cred.static
-	if !r.noAuth && auth == nil {
+	var auth []string
+	token := ""
+	if !r.noAuth {
 		var err error
-		if token, err = c.cred.source.Token(ctx); err != nil {
-			return "", &requestError{op: r.op(), err: fmt.Errorf("token source: %w", err)}
+		if token, auth, err = c.cred.authorization(ctx); err != nil {
+			return "", &requestError{op: r.op(), err: err}
 		}
-		if err := checkToken(token); err != nil {
-			return "", &requestError{op: r.op(), err: fmt.Errorf("token source: %w", err)}
-		}
-		auth = []string{"Bearer " + token}
-	}
-	if r.noAuth {
-		auth, token = nil, ""
 	}
 
 	cl := newCall(ctx, c, r, out, token)
-	if cl.trace.WroteRequest != nil {
+	if cl.trace.GotConn != nil {
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}
 	var body any // an untyped nil: a typed nil []byte would make GET chunked
 	if r.body != nil {
 		body = r.body
 	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, c.baseURL+r.path, body)
+	target := c.baseURL + r.path
+	if r.query != "" {
+		target += "?" + r.query
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
 	if err != nil {
 		return token, &requestError{op: r.op(), err: err}
+	}
+	if r.safety == sendOnce {
+		// Without GetBody neither Go's HTTP/1 nor its HTTP/2 transport can
+		// replay the request by itself (HTTP/2 does after some stream
+		// resets); only retryPolicy decides on a second send.
+		req.GetBody = nil
 	}
 	h := req.Header
 	h["Accept"] = headerAcceptJSON
@@ -629,9 +727,9 @@ func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (
 	}
 	req.SetResponseHandler(cl.handleResponse)
 	if _, err := cl.rc.Do(req); err != nil {
-		return token, cl.result(err)
+		return cl.token, cl.result(err)
 	}
-	return token, nil
+	return cl.token, nil
 }
 
 // decodeSuccess decodes a complete 2xx body into out. It reports a "failed"
@@ -639,10 +737,14 @@ func (c *Client) attempt(ctx context.Context, r *request, out decodedEnvelope) (
 // or says why the body is not a success envelope.
 func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed bool, reason string) {
 	if len(body) == 0 || isBlank(body) {
-		if r.emptyOK {
+		if r.noData {
 			return false, ""
 		}
 		return false, "empty body"
+	}
+	if r.noData {
+		// Whatever data holds, only the status matters.
+		out = &envelope[json.RawMessage]{}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		// A "failed" envelope may carry data of another shape.
@@ -661,7 +763,7 @@ func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed bool, r
 		return true, ""
 	case status != statusSuccess:
 		return false, fmt.Sprintf("unknown envelope status %.40q", status)
-	case !hasData:
+	case !hasData && !r.noData:
 		return false, `envelope without "data"`
 	}
 	return false, out.dataProblem()

@@ -1,13 +1,18 @@
 package nebula
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -170,7 +175,7 @@ func invalidArgument(format string, args ...any) error {
 // seen to send: the envelope, and FastAPI's {"detail": ...}.
 type errorBody struct {
 	Status  *string         `json:"status"`
-	Message string          `json:"message"`
+	Message json.RawMessage `json:"message"` // a string, or any JSON value
 	Detail  json.RawMessage `json:"detail"`
 }
 
@@ -195,7 +200,7 @@ func answerError(op string, resp *http.Response, body []byte, secrets []string) 
 		switch {
 		case eb.Status != nil:
 			e.Status = *eb.Status
-			e.Message = scrub(eb.Message, secrets, maxMessageLen)
+			e.Message = scrub(jsonText(eb.Message), secrets, maxMessageLen)
 			return e
 		case len(eb.Detail) > 0:
 			e.Message = scrub(detailMessage(eb.Detail), secrets, maxMessageLen)
@@ -216,6 +221,20 @@ func unexpectedError(op string, resp *http.Response, reason string, secrets []st
 		op:         op,
 		unexpected: true,
 	}
+}
+
+// jsonText is a message as text: a JSON string's contents, or any other
+// JSON value (an object, a list) compacted.
+func jsonText(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 // detailMessage renders FastAPI's detail, a string or a list of validation
@@ -328,10 +347,9 @@ func stripTags(s string) string {
 // leaves part of one. Should a known secret still show (a replacement that
 // happens to spell it), the whole message is withheld.
 func scrub(text string, secrets []string, limit int) string {
-	for _, s := range secrets {
-		if len(s) >= minSecretLen {
-			text = strings.ReplaceAll(text, s, "[REDACTED]")
-		}
+	forms := secretForms(secrets)
+	for _, f := range forms {
+		text = strings.ReplaceAll(text, f, "[REDACTED]")
 	}
 	text = redactRuns(text, apiKeyPrefix, "ak_[REDACTED]")
 	text = redactRuns(text, "eyJ", "[REDACTED-JWT]")
@@ -360,12 +378,66 @@ func scrub(text string, secrets []string, limit int) string {
 		n += width
 	}
 	out := b.String()
-	for _, s := range secrets {
-		if len(s) >= minSecretLen && strings.Contains(out, s) {
+	for _, f := range forms {
+		if strings.Contains(out, f) {
 			return "[message withheld: it contained a credential]"
 		}
 	}
 	return out
+}
+
+// secretForms lists every way a server may echo the secrets: as they are,
+// URL-escaped, JSON-escaped (Go's style, and ASCII-only \u escapes in lower
+// and upper case, as Python's json module writes them) and HTML-escaped.
+// Secrets shorter than minSecretLen are left out: they would match ordinary
+// words.
+func secretForms(secrets []string) []string {
+	if len(secrets) == 0 {
+		return nil
+	}
+	forms := make([]string, 0, 4*len(secrets))
+	seen := make(map[string]bool, 4*len(secrets))
+	add := func(f string) {
+		if len(f) >= minSecretLen && !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	for _, s := range secrets {
+		add(s)
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+		if j, err := json.Marshal(s); err == nil {
+			add(string(j[1 : len(j)-1]))
+		}
+		add(asciiJSON(s, "\\u%04x"))
+		add(asciiJSON(s, "\\u%04X"))
+		add(html.EscapeString(s))
+		add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(s))
+	}
+	// Longest first, so that a form never leaves part of a longer one.
+	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
+	return forms
+}
+
+// asciiJSON escapes s as a JSON string body that holds only ASCII, with
+// format for each \u escape.
+func asciiJSON(s, format string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r >= 0x7f:
+			for _, u := range utf16.Encode([]rune{r}) {
+				fmt.Fprintf(&b, format, u)
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // minSecretLen is the shortest known secret scrub looks for; shorter ones
@@ -408,37 +480,5 @@ func sanitizeHeader(v string, secrets []string) string {
 	}
 	return scrub(v, secrets, 128)
 }
-
-// parseRetryAfter reads Retry-After as delay-seconds or as an HTTP-date in
-// any of the three forms HTTP allows. A date in the past means no wait.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxRetryAfterSeconds) {
-			secs = maxRetryAfterSeconds
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	when, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	d := when.Sub(now)
-	if d < 0 {
-		d = 0
-	}
-	return d, true
-}
-
-// maxRetryAfterSeconds caps what a Retry-After can claim so that the
-// conversion to a Duration cannot overflow; anything near it is refused as
-// too long anyway.
-const maxRetryAfterSeconds = 1 << 31
 
 var _ error = (*APIError)(nil)

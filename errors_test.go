@@ -163,7 +163,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"-1", 0, false},
 		{"soon", 0, false},
 		{"1.5", 0, false},
-		{"99999999999999999999", 0, false},
+		{"99999999999999999999", maxRetryAfterSeconds * time.Second, true}, // too long, not absent
 	}
 	for _, c := range cases {
 		got, ok := parseRetryAfter(c.in, now)

@@ -1,395 +1,204 @@
 package nebula
 
 import (
-	"bytes"
-	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strconv"
-	"sync"
-	"sync/atomic"
+	"strings"
 	"time"
+)
 
-	"github.com/hashicorp/go-retryablehttp"
+// This file holds the whole retry decision: retryPolicy, a pure function of
+// what one attempt got. call.go only adapts go-retryablehttp's hooks to it.
+
+// safety says whether a call may reach the API more than once. The zero
+// value is the cautious one, so a call that forgets to say is never repeated.
+type safety uint8
+
+const (
+	// sendOnce: a create (an API key, an SSH key, an instance, an image).
+	// Sent again only when the earlier attempt provably never left, or was
+	// refused with 429.
+	sendOnce safety = iota
+	// repeatable: reads, deletes, renames, login, and the converging
+	// start/stop/reboot GETs. Repeating them changes nothing.
+	repeatable
 )
 
 const (
 	// maxRetryAfter is the longest Retry-After the SDK sleeps for; a longer
 	// one is returned to the caller at once, as an *APIError with RetryAfter.
 	maxRetryAfter = 60 * time.Second
-	// maxBodyBytes caps a success body; a larger one fails the call.
-	maxBodyBytes = 4 << 20
 )
 
-// call is the state of one API call across its attempts. go-retryablehttp
-// hands its hooks no request (its issue #169) and Backoff no context, so
-// each call gets its own retryablehttp.Client whose hooks are this call's
-// methods. The Client is a few words and embedding it costs no extra
-// allocation.
-type call struct {
-	rc     retryablehttp.Client
-	client *Client
-	ctx    context.Context
-	req    request // a copy, so the caller's request need not escape
-	out    decodedEnvelope
-	token  string
+// attemptOutcome is what one attempt got, reduced to what the policy needs.
+type attemptOutcome struct {
+	status         int  // the HTTP status; 0 when no answer arrived
+	failedEnvelope bool // the answer was the API's own "failed" envelope
+	unusable       bool // a 2xx whose body could not be used: the API acted
+	// retryAfter is the answer's Retry-After: 0 when absent, and more than
+	// maxRetryAfter when too long (or too large to parse).
+	retryAfter time.Duration
 
-	trace httptrace.ClientTrace
-	// wrote is set once bytes of the current attempt may have left. The
-	// transport reports it from its own goroutine.
-	wrote atomic.Bool
-
-	attempt      int       // 1-based number of the current attempt
-	attemptStart time.Time // for the log record; zero when not logging
-	handled      bool      // the response handler ran for this attempt
-	maybeDone    bool      // an earlier attempt may have been processed
-	outcomeLost  bool      // a POST failed after it may have been processed
-	lastErr      error     // the latest attempt's failure
-	wait         time.Duration
-	final        error            // set by the error handler
-	limited      io.LimitedReader // reused by readBody, saving an allocation per read
+	transportErr error // set when no complete answer arrived
+	unsent       bool  // the request provably never left (transportErr only)
+	permanent    bool  // a failure no retry can mend (TLS verification)
+	callerGaveUp bool  // the call's context ended
 }
 
-func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, token string) *call {
-	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
-	cl.rc = retryablehttp.Client{
-		HTTPClient:     c.http,
-		RetryMax:       c.maxRetries, // checkRetry stops first; this only agrees with it
-		RequestLogHook: cl.beforeAttempt,
-		CheckRetry:     cl.checkRetry,
-		Backoff:        cl.backoff,
-		ErrorHandler:   cl.errorHandler,
-	}
-	if r.method != http.MethodGet {
-		// Only POST and DELETE need to know whether a failed attempt's
-		// bytes left the machine.
-		cl.trace.WroteRequest = cl.wroteRequest
-	}
-	return cl
+// retryLimits are the client's retry settings and the time the call has left.
+type retryLimits struct {
+	maxRetries       int
+	waitMin, waitMax time.Duration
+	// timeLeft is how long until the context's deadline; negative when it
+	// has none.
+	timeLeft time.Duration
 }
 
-func (cl *call) wroteRequest(httptrace.WroteRequestInfo) { cl.wrote.Store(true) }
-
-func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int) {
-	cl.attempt = retry + 1
-	cl.handled = false
-	cl.wrote.Store(false)
-	if cl.logging(slog.LevelDebug) {
-		cl.attemptStart = time.Now()
-	}
+// retryDecision is the policy's answer for one attempt.
+type retryDecision struct {
+	retry bool
+	wait  time.Duration
+	// mayHaveActed: the API may have carried the request out although the
+	// caller got no answer (a delete whose retry finds 404 succeeded).
+	mayHaveActed bool
+	// outcomeUnknown: a sendOnce call that may have been carried out; it
+	// ends with ErrOutcomeUnknown.
+	outcomeUnknown bool
 }
 
-// checkRetry is called after every attempt, and a second time after the
-// response handler ran. It classifies the attempt and decides whether to
-// retry; the wait it decides on is handed to backoff.
-func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if cl.handled {
-		if err == nil {
-			return false, nil
-		}
-		if cut := (*cutShortError)(nil); errors.As(err, &cut) {
-			return cl.onTransportError(ctx, err), nil
-		}
-		return false, nil
-	}
-	cl.logAttempt(resp, err)
-	if err != nil {
-		return cl.onTransportError(ctx, err), nil
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return false, nil // the response handler reads it
-	}
-
-	// Any other answer is read here: whether a POST's 500 is a "failed"
-	// envelope decides the retry, and reading drains the connection.
-	// An error answer cut short still says what it is: the read error is
-	// of no further use.
-	buf, _ := readBody(resp, maxScanLen, &cl.limited)
-	apiErr := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
-	putBuffer(buf)
-	cl.lastErr = apiErr
-
-	status := resp.StatusCode
-	// A gateway's error, or a 500 that is not the API's own "failed"
-	// answer, may come after the API acted on the request.
-	mayHaveActed := status == http.StatusBadGateway || status == http.StatusGatewayTimeout ||
-		(status == http.StatusInternalServerError && apiErr.Status != statusFailed)
-	switch cl.req.method {
-	case http.MethodPost:
-		if mayHaveActed {
-			cl.outcomeLost = true
-			return false, nil
-		}
-		if status != http.StatusTooManyRequests {
-			return false, nil
-		}
+// retryPolicy decides, after attempt number attempt (from 1), whether to
+// send the call again and after how long. draw picks a wait uniformly from
+// [lo, hi]; tests pass a fixed one.
+func retryPolicy(s safety, o attemptOutcome, attempt int, lim retryLimits, draw func(lo, hi time.Duration) time.Duration) retryDecision {
+	var d retryDecision
+	switch {
+	case o.transportErr != nil:
+		d.mayHaveActed = !o.unsent
+	case o.unusable:
+		d.mayHaveActed = true
 	default:
-		if mayHaveActed {
-			cl.maybeDone = true
-		}
-		if !retryableStatus(status) {
-			return false, nil
+		// A gateway's error, or a 500 that is not the API's own "failed"
+		// answer, may come after the API acted on the request.
+		d.mayHaveActed = o.status == http.StatusBadGateway || o.status == http.StatusGatewayTimeout ||
+			(o.status == http.StatusInternalServerError && !o.failedEnvelope)
+	}
+	if s == sendOnce && d.mayHaveActed {
+		d.outcomeUnknown = true
+		return d
+	}
+
+	var worthRetrying bool
+	switch {
+	case o.callerGaveUp || o.permanent || o.unusable:
+	case o.transportErr != nil:
+		worthRetrying = o.unsent || s == repeatable
+	case o.status == http.StatusTooManyRequests:
+		worthRetrying = true
+	case s == repeatable:
+		switch o.status {
+		case http.StatusRequestTimeout, http.StatusInternalServerError, http.StatusBadGateway,
+			http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			worthRetrying = true
 		}
 	}
-	return cl.retryAfterWait(ctx, resp, apiErr), nil
+	if !worthRetrying || attempt > lim.maxRetries || o.retryAfter > maxRetryAfter {
+		return d
+	}
+
+	// Retry n (from 0) waits [min, min(max, min·2^(n+1))]: jittered from
+	// the first retry on, so that clients failed together spread out.
+	wait := draw(lim.waitMin, backoffCeiling(lim.waitMin, lim.waitMax, attempt))
+	wait = max(wait, o.retryAfter)
+	if lim.timeLeft >= 0 && lim.timeLeft < wait {
+		return d // the caller would be cut off mid-wait: say why now
+	}
+	d.retry, d.wait = true, wait
+	return d
 }
 
-func retryableStatus(status int) bool {
-	switch status {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+// backoffCeiling is min(maxWait, minWait·2^shift) without overflowing.
+func backoffCeiling(minWait, maxWait time.Duration, shift int) time.Duration {
+	if shift < 62 && minWait <= maxWait>>shift {
+		return min(maxWait, minWait<<shift)
+	}
+	return maxWait
+}
+
+// uniformWait draws a wait uniformly from [lo, hi].
+func uniformWait(lo, hi time.Duration) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	return lo + rand.N(hi-lo+1)
+}
+
+// neverLeft reports whether a transport error can only have happened before
+// any byte of the request left: the name did not resolve, the connection
+// could not be made, a proxy refused the tunnel, or the server's
+// certificate was refused (the handshake ends before any request byte). Nothing else proves it: in particular not the absence of an
+// httptrace event, which a custom RoundTripper may never emit.
+func neverLeft(err error) bool {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
 		return true
 	}
-	return false
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect") {
+		return true
+	}
+	return tlsVerificationFailed(err)
 }
 
-// onTransportError decides on an attempt that got no complete answer: a
-// connection that failed or was cut, a timeout, a body cut short.
-func (cl *call) onTransportError(ctx context.Context, err error) bool {
-	cl.lastErr = err
-	if ctx.Err() != nil {
-		// The caller gave up. A POST that left may still have landed.
-		cl.outcomeLost = cl.req.method == http.MethodPost && cl.wrote.Load()
-		return false
+// tlsVerificationFailed reports a certificate the client refused: the same
+// certificate will be refused again, so it is never retried.
+func tlsVerificationFailed(err error) bool {
+	var (
+		verifyErr  *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+	)
+	return errors.As(err, &verifyErr) || errors.As(err, &unknownCA) || errors.As(err, &hostErr) || errors.As(err, &invalidErr)
+}
+
+// parseRetryAfter reads Retry-After as delay-seconds or as an HTTP-date in
+// any of the three forms HTTP allows. A date in the past means no wait. A
+// number too large to parse is "too long" (more than maxRetryAfter), not
+// absent.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
 	}
-	if cl.wrote.Load() {
-		if cl.req.method == http.MethodPost {
-			cl.outcomeLost = true
+	if isDigits(v) {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs > maxRetryAfterSeconds {
+			secs = maxRetryAfterSeconds
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	when, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(when.Sub(now), 0), true
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
-		cl.maybeDone = true
 	}
-	return cl.retryAfterWait(ctx, nil, err)
+	return s != ""
 }
 
-// retryAfterWait decides whether there is a retry left and time for it, and
-// if so sets the wait: a full-jitter exponential backoff, but never less than
-// the server's Retry-After. A Retry-After over a minute, or a wait that
-// would end after the context's deadline, ends the call now.
-func (cl *call) retryAfterWait(ctx context.Context, resp *http.Response, reason error) bool {
-	if cl.attempt > cl.client.maxRetries {
-		return false
-	}
-	wait := jitterBackoff(cl.client.waitMin, cl.client.waitMax, cl.attempt-1)
-	if resp != nil {
-		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-			if ra > maxRetryAfter {
-				return false
-			}
-			wait = max(wait, ra)
-		}
-	}
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-		return false
-	}
-	cl.wait = wait
-	if cl.logging(slog.LevelWarn) {
-		cl.client.logger.LogAttrs(ctx, slog.LevelWarn, "nebula: retrying",
-			slog.String("method", cl.req.method),
-			slog.String("path", cl.req.path),
-			slog.Int("attempt", cl.attempt),
-			slog.Duration("wait", wait),
-			slog.String("reason", reasonText(reason)))
-	}
-	return true
-}
-
-// jitterBackoff draws the wait before retry n (0-based) uniformly from
-// [min, min(max, min·2^n)].
-func jitterBackoff(minWait, maxWait time.Duration, n int) time.Duration {
-	ceiling := maxWait
-	if n < 62 && minWait <= maxWait>>n {
-		ceiling = min(maxWait, minWait<<n)
-	}
-	if ceiling <= minWait {
-		return minWait
-	}
-	return minWait + rand.N(ceiling-minWait+1)
-}
-
-// backoff hands go-retryablehttp the wait checkRetry decided on.
-func (cl *call) backoff(time.Duration, time.Duration, int, *http.Response) time.Duration {
-	return cl.wait
-}
-
-// handleResponse runs for an attempt that will not be retried on its status:
-// it decodes a 2xx into the call's envelope, and turns anything else into
-// the call's error.
-func (cl *call) handleResponse(resp *http.Response) error {
-	cl.handled = true
-	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		if cl.req.method == http.MethodDelete && resp.StatusCode == http.StatusNotFound && cl.maybeDone {
-			// An earlier attempt may have deleted the key: it is gone
-			// either way, which is what the caller asked for.
-			return nil
-		}
-		return cl.lastErr
-	}
-
-	buf, err := readBody(resp, maxBodyBytes, &cl.limited)
-	defer putBuffer(buf)
-	if err != nil {
-		if errors.Is(err, errBodyTooLarge) {
-			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", maxBodyBytes))
-		}
-		return &cutShortError{err}
-	}
-	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, cl.out)
-	switch {
-	case failed:
-		e := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
-		cl.lastErr = e
-		return e
-	case reason != "":
-		return cl.unexpected(resp, reason)
-	}
-	return nil
-}
-
-// unexpected is the error for a 2xx that could not be used. For a POST the
-// API has acted, but the caller cannot see the result: the outcome is lost.
-func (cl *call) unexpected(resp *http.Response, reason string) error {
-	e := unexpectedError(cl.req.op(), resp, reason, cl.secrets())
-	cl.lastErr = e
-	if cl.req.method == http.MethodPost {
-		cl.outcomeLost = true
-	}
-	return e
-}
-
-// errorHandler builds the call's error once go-retryablehttp gives up; err
-// is the last attempt's failure.
-func (cl *call) errorHandler(_ *http.Response, err error, attempts int) (*http.Response, error) {
-	if err == nil {
-		err = cl.lastErr
-	}
-	cl.final = cl.wrap(err, attempts, nil)
-	return nil, cl.final
-}
-
-// result is the call's error from what go-retryablehttp's Do returned. Do
-// bypasses the error handler when the context ends during a wait, and then
-// returns the bare context error.
-func (cl *call) result(err error) error {
-	if cl.final != nil {
-		return cl.final
-	}
-	return cl.wrap(err, cl.attempt, cl.lastErr)
-}
-
-// wrap names the call in err, counts its attempts and marks a lost outcome.
-// previous is an earlier attempt's failure worth keeping beside err.
-func (cl *call) wrap(err error, attempts int, previous error) error {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
-		apiErr.Attempts = attempts
-	} else {
-		if errors.As(previous, &apiErr) {
-			apiErr.Attempts = attempts
-		}
-		err = &requestError{op: cl.req.op(), attempts: attempts, err: err, previous: previous}
-	}
-	if cl.outcomeLost {
-		return &outcomeUnknownError{cause: err}
-	}
-	return err
-}
-
-// secrets are the values no error of this call may show.
-func (cl *call) secrets() []string {
-	s := make([]string, 0, 1+len(cl.req.secrets))
-	if cl.token != "" {
-		s = append(s, cl.token)
-	}
-	return append(s, cl.req.secrets...)
-}
-
-func (cl *call) logging(level slog.Level) bool {
-	l := cl.client.logger
-	return l != nil && l.Enabled(cl.ctx, level)
-}
-
-// logAttempt writes the debug record of one attempt: never headers, bodies
-// or the query.
-func (cl *call) logAttempt(resp *http.Response, err error) {
-	if !cl.logging(slog.LevelDebug) {
-		return
-	}
-	attrs := []slog.Attr{
-		slog.String("method", cl.req.method),
-		slog.String("path", cl.req.path),
-		slog.Int("attempt", cl.attempt),
-		slog.Duration("duration", time.Since(cl.attemptStart)),
-	}
-	if resp != nil {
-		attrs = append(attrs, slog.Int("status", resp.StatusCode))
-		if id := resp.Header.Get("X-Request-Id"); id != "" {
-			attrs = append(attrs, slog.String("request_id", sanitizeHeader(id, cl.secrets())))
-		}
-	} else {
-		attrs = append(attrs, slog.String("error", reasonText(err)))
-	}
-	cl.client.logger.LogAttrs(cl.ctx, slog.LevelDebug, "nebula: attempt", attrs...)
-}
-
-// reasonText describes why an attempt failed, for logs: the status line for
-// an answer, the error otherwise (transport errors name the URL, which holds
-// no credential, never the headers).
-func reasonText(err error) string {
-	var apiErr *APIError
-	switch {
-	case err == nil:
-		return ""
-	case errors.As(err, &apiErr):
-		return strconv.Itoa(apiErr.HTTPStatus) + " " + http.StatusText(apiErr.HTTPStatus)
-	default:
-		return err.Error()
-	}
-}
-
-// cutShortError is a response body that ended before its length, or failed
-// while being read: the answer never arrived whole.
-type cutShortError struct{ err error }
-
-func (e *cutShortError) Error() string { return "response body cut short: " + e.err.Error() }
-func (e *cutShortError) Unwrap() error { return e.err }
-
-var errBodyTooLarge = errors.New("response body too large")
-
-// bufferPool recycles the buffers bodies are read into; a body's bytes are
-// needed only until they are decoded.
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-// readBody reads at most limit bytes of resp's body, through lr, into a
-// pooled buffer and closes the body. A body with more than limit bytes gives errBodyTooLarge;
-// it is not drained, so its connection is closed rather than reused. Give
-// the buffer back with putBuffer once its bytes are decoded.
-func readBody(resp *http.Response, limit int64, lr *io.LimitedReader) (*bytes.Buffer, error) {
-	defer resp.Body.Close()
-	buf := bufferPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	if n := resp.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n))
-	}
-	*lr = io.LimitedReader{R: resp.Body, N: limit + 1}
-	_, err := buf.ReadFrom(lr)
-	lr.R = nil
-	if err == nil && int64(buf.Len()) > limit {
-		buf.Truncate(int(limit))
-		err = errBodyTooLarge
-	}
-	return buf, err
-}
-
-// putBuffer returns a buffer from readBody to the pool. Buffers that grew
-// large are left to the garbage collector so the pool stays small.
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= 64<<10 {
-		bufferPool.Put(buf)
-	}
-}
+// maxRetryAfterSeconds caps what a Retry-After can claim so that the
+// conversion to a Duration cannot overflow; anything near it is refused as
+// too long anyway.
+const maxRetryAfterSeconds = 1 << 31

@@ -388,27 +388,31 @@ func TestCancelCutsBackoffShort(t *testing.T) {
 	}
 }
 
-func TestJitterBackoffBounds(t *testing.T) {
+func TestBackoffBounds(t *testing.T) {
 	t.Parallel()
 	minW, maxW := 10*time.Millisecond, 300*time.Millisecond
 	for n := 0; n < 70; n++ {
+		// Retry n (from 0) waits within [min, min(max, min·2^(n+1))].
 		ceiling := maxW
-		if n < 5 {
-			ceiling = min(maxW, minW<<n)
+		if n < 4 {
+			ceiling = min(maxW, minW<<(n+1))
+		}
+		if got := backoffCeiling(minW, maxW, n+1); got != ceiling {
+			t.Fatalf("retry %d: ceiling %v, want %v", n, got, ceiling)
 		}
 		var top time.Duration
 		for range 500 {
-			w := jitterBackoff(minW, maxW, n)
+			w := uniformWait(minW, ceiling)
 			if w < minW || w > ceiling {
 				t.Fatalf("retry %d: wait %v outside [%v, %v]", n, w, minW, ceiling)
 			}
 			top = max(top, w)
 		}
-		if n >= 2 && top < minW+(ceiling-minW)/2 {
+		if top < minW+(ceiling-minW)/2 {
 			t.Errorf("retry %d: waits never above %v: no jitter", n, top)
 		}
 	}
-	if w := jitterBackoff(time.Second, time.Second, 3); w != time.Second {
+	if w := uniformWait(time.Second, time.Second); w != time.Second {
 		t.Errorf("min == max: %v", w)
 	}
 }

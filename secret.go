@@ -1,9 +1,11 @@
 package nebula
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -35,6 +37,34 @@ func (id *ID) UnmarshalJSON(data []byte) error {
 	}
 	// The value itself is not quoted: a malformed answer may hold anything.
 	return fmt.Errorf("nebula: an ID must be a JSON string or integer, got %s", jsonKind(data))
+}
+
+// escapeID checks an ID that goes into a path and escapes it, so that no
+// ID can reach another route ("../login" is sent as "..%2Flogin"). what
+// names it in errors ("API key ID"). An ID shaped like an API key value or
+// a JWT is refused, and never quoted: it is most likely a credential passed
+// by mistake, which must not reach a URL, an error or a log.
+func escapeID(what string, id ID) (string, error) {
+	s := string(id)
+	switch {
+	case strings.TrimSpace(s) == "":
+		return "", invalidArgument("the %s must not be empty", what)
+	case looksLikeCredential(s):
+		return "", invalidArgument("the %s looks like an API key or a JWT, not an ID", what)
+	case s == "." || s == "..":
+		return "", invalidArgument("%q is not an %s", s, what)
+	case hasControl(s):
+		return "", invalidArgument("the %s holds a control character", what)
+	}
+	return url.PathEscape(s), nil
+}
+
+// looksLikeCredential reports a value shaped like an API key ("ak_...") or
+// a JWT (three base64url parts, the first a JSON object: "eyJ...").
+func looksLikeCredential(s string) bool {
+	s = strings.TrimSpace(s)
+	return strings.HasPrefix(s, apiKeyPrefix) ||
+		(strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2)
 }
 
 // jsonKind names the kind of a JSON value by its first byte.
@@ -113,6 +143,12 @@ func (s Secret) Reveal() string {
 		return ""
 	}
 	return *s.value
+}
+
+// Equal reports whether s and other hold the same value, in time that does
+// not depend on where they differ.
+func (s Secret) Equal(other Secret) bool {
+	return subtle.ConstantTimeCompare([]byte(s.Reveal()), []byte(other.Reveal())) == 1
 }
 
 // IsZero reports whether the Secret is empty.
