@@ -186,6 +186,9 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		}
 		return cl.lastErr
 	}
+	if cl.req.sink != nil {
+		return cl.req.sink(resp)
+	}
 
 	buf, err := readBody(resp, maxBodyBytes, &cl.limited)
 	defer putBuffer(buf)

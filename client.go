@@ -568,7 +568,14 @@ type request struct {
 	// noData: the answer carries nothing the caller needs, so a success
 	// envelope is enough whatever its data holds ({}, null, absent), and an
 	// empty 2xx body is success too.
-	noData  bool
+	noData bool
+	// sink, when set, reads a 2xx answer itself instead of the envelope
+	// decoder (a PDF download). An error it returns fails the attempt; a
+	// *cutShortError makes a repeatable call retry, so a sink returns one
+	// only while it has passed nothing on.
+	sink func(resp *http.Response) error
+	// accept replaces "Accept: application/json" (a PDF download).
+	accept  []string
 	secrets []string // values to keep out of errors besides the token (a password)
 }
 
@@ -714,6 +721,9 @@ func (c *Client) send(ctx context.Context, r *request, out decodedEnvelope) (str
 	}
 	h := req.Header
 	h["Accept"] = headerAcceptJSON
+	if r.accept != nil {
+		h["Accept"] = r.accept
+	}
 	h["User-Agent"] = c.userAgent
 	if auth != nil {
 		h["Authorization"] = auth
