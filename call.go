@@ -190,11 +190,11 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		return cl.req.sink(resp)
 	}
 
-	buf, err := readBody(resp, maxBodyBytes, &cl.limited)
+	buf, err := readBody(resp, cl.client.maxBody, &cl.limited)
 	defer putBuffer(buf)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
-			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", maxBodyBytes))
+			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", cl.client.maxBody))
 		}
 		return &cutShortError{err}
 	}

@@ -65,6 +65,7 @@ type Client struct {
 	maxRetries       int
 	waitMin, waitMax time.Duration
 	logger           *slog.Logger // nil: silent
+	maxBody          int64        // cap of a success body: maxBodyBytes, lowered by tests
 }
 
 // credentials is how a Client authenticates: exactly one of a static token,
@@ -300,6 +301,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		waitMin:    cfg.waitMin,
 		waitMax:    cfg.waitMax,
 		logger:     cfg.logger,
+		maxBody:    maxBodyBytes,
 	}
 	ua := "nebula-go/" + Version
 	if cfg.userAgent != "" {
