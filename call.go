@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
+	"net/url"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -109,6 +110,9 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		}
 		return false, nil
 	}
+	if err != nil {
+		cl.hideQuery(err)
+	}
 	cl.logAttempt(resp, err)
 	if err != nil {
 		return cl.onTransportError(ctx, err), nil
@@ -130,6 +134,16 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		o.retryAfter = ra
 	}
 	return cl.decide(ctx, o, apiErr), nil
+}
+
+// hideQuery keeps the query (paging, filters) out of the url.Error that
+// net/http wraps around a transport error, which quotes the whole URL: it
+// goes into logs and errors, which show only paths.
+func (cl *call) hideQuery(err error) {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		urlErr.URL = cl.client.baseURL + cl.req.path
+	}
 }
 
 // onTransportError describes an attempt that got no complete answer: a

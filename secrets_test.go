@@ -1,0 +1,204 @@
+package nebula
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Secrets in odd places. The tokens here look like nothing any pattern of
+// the scrubber knows (no "ak_", no "eyJ"), so only the scrubbing of the
+// call's own credentials can keep them out.
+const (
+	plainToken    = "Zq8uNpaTTerned7oken4711xyzQ"
+	plainPassword = `pä&ss "wörd"<1>`
+)
+
+// leaks reports which of the secrets, or any 8-character piece of them,
+// text shows.
+func leaks(text string, secrets ...string) []string {
+	var found []string
+	for _, s := range secrets {
+		for i := 0; i+8 <= len(s); i++ {
+			if strings.Contains(text, s[i:i+8]) {
+				found = append(found, s[i:i+8])
+				break
+			}
+		}
+	}
+	return found
+}
+
+func TestErrorsNeverShowTheCallsOwnToken(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body, want string
+		header         map[string]string
+	}{
+		{"envelope", `{"status":"failed","message":"token ` + plainToken + ` revoked"}`, "token [REDACTED] revoked", nil},
+		{"detail", `{"detail":"bad token: ` + plainToken + `"}`, "bad token: [REDACTED]", nil},
+		{"html", `<html><title>denied ` + plainToken + `</title></html>`, "denied [REDACTED]", nil},
+		{"text", "Bearer " + plainToken, "Bearer [REDACTED]", nil},
+		{"escaped in a URL", "from /x?t=" + plainToken + "%20", "from /x?t=[REDACTED]%20", nil},
+		{"object message", `{"status":"failed","message":{"token":"` + plainToken + `"}}`, `{"token":"[REDACTED]"}`, nil},
+		{"request id", `{"status":"failed","message":"no"}`, "no", map[string]string{"X-Request-Id": plainToken}},
+	}
+	for _, c := range cases {
+		e := newTestEnv(t, WithToken(plainToken))
+		e.reply("GET", "/api_keys", answer{status: 403, body: c.body, header: c.header})
+		_, err := e.client.APIKeys.List(bg)
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) || apiErr.Message != c.want {
+			t.Errorf("%s: message %q, want %q", c.name, apiErr.Message, c.want)
+		}
+		for _, text := range []string{err.Error(), fmt.Sprintf("%+v %#v", err, apiErr), apiErr.RequestID} {
+			if l := leaks(text, plainToken); l != nil {
+				t.Errorf("%s: %q shows %q", c.name, text, l)
+			}
+		}
+	}
+}
+
+func TestKeyValuesRedactedWhole(t *testing.T) {
+	t.Parallel()
+	// Every character of the key alphabet, "_" and "-" included, is part of
+	// the run that is removed.
+	key := "ak_a_B-c_D-e_F-g_H-i_J-k_L-m_N-o_P-q_R-s_T-u_V-w"
+	got := scrub("key "+key+" revoked; and eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln_-x end", nil, 300)
+	if want := "key ak_[REDACTED] revoked; and [REDACTED-JWT] end"; got != want {
+		t.Fatalf("scrub = %q, want %q", got, want)
+	}
+}
+
+func TestPasswordEchoedInAnyEscapingNeverShows(t *testing.T) {
+	t.Parallel()
+	jsonASCII := `p\u00e4&ss \"w\u00f6rd\"<1>`
+	jsonGo, _ := json.Marshal(plainPassword)
+	bodies := map[string]string{
+		"as is, in text":          "wrong password " + plainPassword,
+		"JSON, ASCII-only":        `{"status":"failed","message":{"password":"` + jsonASCII + `"}}`,
+		"JSON, ASCII upper hex":   `{"status":"failed","message":{"password":"p\u00E4&ss \"w\u00F6rd\"<1>"}}`,
+		"JSON, Go's escaping":     `{"status":"failed","message":{"password":` + string(jsonGo) + `}}`,
+		"HTML entities":           `<html><body>no user for p&auml;` + `</body></html> ` + `pä&amp;ss &quot;wörd&quot;&lt;1&gt;`,
+		"HTML, Python's escaping": `<html><body>pä&amp;ss &quot;wörd&quot;&lt;1&gt;</body></html>`,
+		"URL-escaped":             "password=p%C3%A4%26ss+%22w%C3%B6rd%22%3C1%3E",
+	}
+	for name, body := range bodies {
+		e := newTestEnv(t)
+		e.reply("POST", "/login", status(400, body))
+		_, err := e.client.Auth.Login(bg, "u", plainPassword)
+		if err == nil {
+			t.Fatalf("%s: no error", name)
+		}
+		text := err.Error()
+		for _, form := range secretForms([]string{plainPassword}) {
+			if strings.Contains(text, form) {
+				t.Errorf("%s: %q shows the password as %q", name, text, form)
+			}
+		}
+		if strings.Contains(text, "&ss") || strings.Contains(text, "rd\\\"") {
+			t.Errorf("%s: %q shows part of the password", name, text)
+		}
+	}
+}
+
+func TestBaseURLErrorsNeverQuoteACredential(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{
+		"https://api.nebula.test/api/v1?api_key=" + plainToken,
+		"https://api.nebula.test/api/v1#" + plainToken,
+		"https://u:" + plainToken + "@api.nebula.test/api/v1",
+		plainToken, // NEBULA_API_URL and NEBULA_API_KEY swapped
+		"ak_" + plainToken,
+		"http://api.nebula.test/" + plainToken, // plain http to a remote host
+		"https://api.nebula.test/%zz" + plainToken,
+		"ht tp://" + plainToken,
+		"https://" + plainToken + "\x7f/",
+	} {
+		_, err := NewClient(WithToken(testToken), WithBaseURL(raw))
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: err %v", raw, err)
+			continue
+		}
+		if l := leaks(err.Error(), plainToken); l != nil {
+			t.Errorf("%q: error %q shows %q", raw, err, l)
+		}
+		_, err = NewClient(WithToken(testToken), withEnv(map[string]string{"NEBULA_API_URL": raw}))
+		if err == nil || leaks(err.Error(), plainToken) != nil {
+			t.Errorf("NEBULA_API_URL=%q: error %v", raw, err)
+		}
+	}
+}
+
+func TestIDShapedLikeACredentialIsRefused(t *testing.T) {
+	t.Parallel()
+	for _, id := range []ID{ID(docsKeyValue), ID(docsLoginJWT), " " + ID(docsKeyValue)} {
+		var logs bytes.Buffer
+		e := newTestEnv(t, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		rec := e.anyRequest(ok(`{"data":{},"status":"success"}`))
+		err := e.client.APIKeys.Delete(bg, id)
+		if !errors.Is(err, ErrInvalidArgument) || rec.count() != 0 {
+			t.Fatalf("Delete(%.8s...): err %v, %d requests", id, err, rec.count())
+		}
+		if l := leaks(err.Error()+logs.String(), strings.TrimSpace(string(id))[3:]); l != nil {
+			t.Errorf("error %q or log shows %q", err, l)
+		}
+		if _, err := e.client.APIKeys.Rotate(bg, id, CreateAPIKeyRequest{Name: "n"}); !errors.Is(err, ErrInvalidArgument) || rec.count() != 0 {
+			t.Fatalf("Rotate: err %v, %d requests", err, rec.count())
+		}
+	}
+	// Ordinary IDs still pass.
+	for _, id := range []ID{"5", "9a4d7961-3274-4479-a20b-10f57f9bc75a", "akimbo", "eyJ-not-a-jwt"} {
+		if _, err := escapeID("API key ID", id); err != nil {
+			t.Errorf("escapeID(%q): %v", id, err)
+		}
+	}
+}
+
+func TestTransportErrorsNeverShowTheQuery(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // a port nobody listens on: the dial is refused
+	var logs bytes.Buffer
+	c, err := NewClient(WithToken(plainToken), WithBaseURL("http://"+addr+"/api/v1"), WithMaxRetries(1),
+		WithRetryWait(time.Millisecond, time.Millisecond),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &request{method: http.MethodGet, path: "/ssh-keys", query: "limit=5&owner=" + plainToken, safety: repeatable}
+	_, err = send[json.RawMessage](bg, c, r)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if l := leaks(err.Error()+logs.String(), plainToken); l != nil || strings.Contains(err.Error(), "limit=") {
+		t.Fatalf("error %q / log %q show the query", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), "/ssh-keys") {
+		t.Fatalf("log %q does not name the path", logs.String())
+	}
+}
+
+func TestSecretEqual(t *testing.T) {
+	t.Parallel()
+	a, a2, b := NewSecret(plainToken), NewSecret(plainToken), NewSecret(plainToken+"x")
+	switch {
+	case !a.Equal(a2) || !a2.Equal(a):
+		t.Error("equal values differ")
+	case a.Equal(b) || b.Equal(a):
+		t.Error("a prefix equals the longer value")
+	case a.Equal(Secret{}) || !(Secret{}).Equal(NewSecret("")):
+		t.Error("empty secrets compare wrongly")
+	}
+}
