@@ -1,0 +1,6 @@
+package nebulatest
+
+// billing is the account's balance, credit history and invoices.
+type billing struct{}
+
+func defaultBilling() billing { return billing{} }

@@ -1,0 +1,6 @@
+package nebulatest
+
+// catalog is the products and images the fake offers.
+type catalog struct{}
+
+func defaultCatalog() catalog { return catalog{} }

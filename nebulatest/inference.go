@@ -1,0 +1,3 @@
+package nebulatest
+
+func defaultModels() []map[string]any { return nil }
