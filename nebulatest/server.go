@@ -66,6 +66,15 @@ type Server struct {
 	log       requestLog
 	onNewConn func() // test hook: counts connections
 	onBody    func() // test hook: a request body is about to be read
+	clock     func() time.Time
+}
+
+// now is the time instances and SSH keys see; tests set a clock.
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
 }
 
 // config is what the options set; Reset returns the state to it.
@@ -82,7 +91,7 @@ type config struct {
 	stateReader io.Reader
 	catalog     catalog
 	billing     billing
-	models      []map[string]any
+	models      []Model
 }
 
 // Request is one request the Server received, for assertions. Its answer
@@ -789,6 +798,30 @@ func (s *Server) routes() {
 	s.handle("POST "+BasePath+"/api-keys", s.createKey)
 	s.handle("GET "+BasePath+"/api_keys", s.listKeys)
 	s.handle("DELETE "+BasePath+"/api-keys/{id}", s.deleteKey)
+
+	s.handle("POST "+BasePath+"/ssh-keys", s.createSSHKey)
+	s.handle("GET "+BasePath+"/ssh-keys", s.listSSHKeys)
+	s.handle("PUT "+BasePath+"/ssh-keys/{id}", s.renameSSHKey)
+	s.handle("DELETE "+BasePath+"/ssh-keys/{id}", s.deleteSSHKey)
+
+	s.handle("GET "+BasePath+"/computing/products", s.listProducts)
+	s.handle("GET "+BasePath+"/computing/images", s.listImages)
+	s.handle("POST "+BasePath+"/computing/instance", s.createInstance)
+	s.handle("GET "+BasePath+"/computing/instances", s.listInstances)
+	s.handle("GET "+BasePath+"/computing/deleted-instances", s.listDeletedInstances)
+	s.handle("GET "+BasePath+"/computing/instance/{id}", s.getInstance)
+	s.handle("GET "+BasePath+"/computing/instance/{id}/{action}", s.instanceAction)
+	s.handle("DELETE "+BasePath+"/computing/instance/{id}", s.deleteInstance)
+
+	s.handle("GET "+BasePath+"/users/credits", s.credits)
+	s.handle("GET "+BasePath+"/users/credits/history", s.creditHistory)
+	s.handle("GET "+BasePath+"/users/invoices", s.listInvoices)
+	s.handle("GET "+BasePath+"/users/invoice-download/{id}", s.downloadInvoice)
+
+	s.handle("GET "+BasePath+"/serverless/models", s.listModels)
+	s.handle("POST "+BasePath+"/images/generation", s.generateImage)
+	s.handlePublic("POST /v1/chat/completions", s.chatCompletions)
+
 	s.handlePublic("/", s.notFound)
 	if s.cfg.control {
 		s.controlRoutes()

@@ -23,6 +23,16 @@ type state struct {
 	created     int
 
 	jwts map[string]time.Time // live login JWTs and their expiry
+
+	sshKeys   []*sshKey // creation order
+	sshByID   map[int]*sshKey
+	sshByName map[string]*sshKey
+	nextSSHID int
+
+	instances []*instance // active, creation order
+	deleted   []*instance // deletion order
+	instByID  map[string]*instance
+	nextHost  int // numbers the instances' addresses
 }
 
 func newState(seed string) *state {
@@ -33,6 +43,10 @@ func newState(seed string) *state {
 		keysByValue: map[string]*apiKey{},
 		nextKeyID:   1,
 		jwts:        map[string]time.Time{},
+		sshByID:     map[int]*sshKey{},
+		sshByName:   map[string]*sshKey{},
+		nextSSHID:   1,
+		instByID:    map[string]*instance{},
 	}
 }
 
@@ -50,9 +64,21 @@ const stateFormat = "nebulatest-state/1"
 type savedState struct {
 	Format    string     `json:"format"`
 	Seed      string     `json:"seed"`
-	NextKeyID int        `json:"next_key_id"`
+	NextKeyID int        `json:"next_key_id,omitempty"`
 	Created   int        `json:"created"`
 	APIKeys   []savedKey `json:"api_keys"`
+
+	NextSSHKeyID int         `json:"next_ssh_key_id"`
+	SSHKeys      []savedSSH  `json:"ssh_keys"`
+	NextHost     int         `json:"next_host"`
+	Instances    []*instance `json:"instances"` // deleted ones too, with status "Deleted"
+}
+
+type savedSSH struct {
+	ID        int       `json:"id"`
+	Name      string    `json:"key_name"`
+	Data      string    `json:"key_data"`
+	CreatedAt time.Time `json:"create_time"`
 }
 
 type savedKey struct {
@@ -69,8 +95,9 @@ type savedKey struct {
 // faults and the request log are not saved. The output holds live
 // credentials: keep it private. It returns w's error.
 func (s *Server) SaveState(w io.Writer) error {
+	now := s.now()
 	s.mu.Lock()
-	saved := s.st.save()
+	saved := s.st.save(now)
 	s.mu.Unlock()
 	b, err := json.MarshalIndent(saved, "", "  ")
 	if err != nil {
@@ -82,8 +109,19 @@ func (s *Server) SaveState(w io.Writer) error {
 	return nil
 }
 
-func (st *state) save() savedState {
-	out := savedState{Format: stateFormat, Seed: st.seed, NextKeyID: st.nextKeyID, Created: st.created, APIKeys: []savedKey{}}
+func (st *state) save(now time.Time) savedState {
+	out := savedState{Format: stateFormat, Seed: st.seed, NextKeyID: st.nextKeyID, Created: st.created, APIKeys: []savedKey{},
+		NextSSHKeyID: st.nextSSHID, SSHKeys: []savedSSH{}, NextHost: st.nextHost, Instances: []*instance{}}
+	for _, k := range st.sshKeys {
+		out.SSHKeys = append(out.SSHKeys, savedSSH{ID: k.id, Name: k.name, Data: k.data, CreatedAt: k.created})
+	}
+	for _, list := range [][]*instance{st.instances, st.deleted} {
+		for _, in := range list {
+			in.settle(now)
+			c := *in
+			out.Instances = append(out.Instances, &c)
+		}
+	}
 	for _, k := range st.keys {
 		if !k.deleted {
 			out.APIKeys = append(out.APIKeys, savedKey{ID: k.id, NumericID: k.numericID, Name: k.name, Description: k.description, Key: k.value})
@@ -125,8 +163,23 @@ func (saved savedState) restore() (*state, error) {
 	if !strings.HasPrefix(saved.Seed, "ak_") {
 		return nil, errors.New(`the seed token does not start with "ak_"`)
 	}
-	if saved.NextKeyID < 1 || saved.Created < 0 {
-		return nil, errors.New("negative or zero counters")
+	// A counter left out (0) goes on after the highest id.
+	if saved.NextKeyID == 0 {
+		saved.NextKeyID = 1
+		for _, k := range saved.APIKeys {
+			if n, err := strconv.Atoi(k.ID); err == nil && k.NumericID && n >= saved.NextKeyID {
+				saved.NextKeyID = n + 1
+			}
+		}
+	}
+	if saved.NextSSHKeyID == 0 {
+		saved.NextSSHKeyID = 1
+		for _, k := range saved.SSHKeys {
+			saved.NextSSHKeyID = max(saved.NextSSHKeyID, k.ID+1)
+		}
+	}
+	if saved.NextKeyID < 1 || saved.Created < 0 || saved.NextSSHKeyID < 1 || saved.NextHost < 0 {
+		return nil, errors.New("negative counters")
 	}
 	st := newState(saved.Seed)
 	st.nextKeyID, st.created = saved.NextKeyID, saved.Created
@@ -146,6 +199,27 @@ func (saved savedState) restore() (*state, error) {
 			}
 		}
 		st.indexKey(&apiKey{id: k.ID, numericID: k.NumericID, name: k.Name, description: k.Description, value: k.Key})
+	}
+	st.nextSSHID, st.nextHost = saved.NextSSHKeyID, saved.NextHost
+	for _, k := range saved.SSHKeys {
+		switch {
+		case k.ID < 1 || k.ID >= st.nextSSHID:
+			return nil, fmt.Errorf("SSH key %d: id not between 1 and next_ssh_key_id", k.ID)
+		case k.Name == "" || st.sshByID[k.ID] != nil || st.sshByName[k.Name] != nil:
+			return nil, fmt.Errorf("SSH key %d: no name, or id or name used twice", k.ID)
+		case checkPublicKey(k.Data) != "":
+			return nil, fmt.Errorf("SSH key %d: %s", k.ID, checkPublicKey(k.Data))
+		}
+		st.addSSHKey(&sshKey{id: k.ID, name: k.Name, data: k.Data, created: k.CreatedAt})
+	}
+	for i, in := range saved.Instances {
+		switch {
+		case in == nil || in.ID == "" || st.instByID[in.ID] != nil:
+			return nil, fmt.Errorf("instance %d: no id, or id used twice", i)
+		case in.Status != StatusCreating && in.Status != StatusRunning && in.Status != StatusStopped && in.Status != StatusDeleted:
+			return nil, fmt.Errorf("instance %s: unknown status %q", in.ID, in.Status)
+		}
+		st.addInstance(in)
 	}
 	return st, nil
 }
