@@ -26,8 +26,9 @@ type Model struct {
 	HuggingFaceURL      string  `json:"huggingface_url"`
 }
 
-// WithModels replaces the default models (the docs' three: a text, an
-// image and an embedding model). Image generation accepts the models of
+// WithModels replaces the default models (the docs' list example: a text,
+// an image and an embedding model, and the two FLUX models the image
+// generation examples use). Image generation accepts the models of
 // type "Image".
 func WithModels(models ...Model) Option {
 	return func(s *Server) { s.cfg.models = append([]Model(nil), models...) }
@@ -50,6 +51,11 @@ func DefaultModels() []Model {
 			ContextLength: &n512, MaxCompletionTokens: 10000, Price: 0.012,
 			Description:    "A universal English sentence embedding model by WhereIsAI with 1024-dim embeddings and 512 context length support",
 			HuggingFaceURL: "https://huggingface.co/WhereIsAI/UAE-Large-V1"},
+		// The image generation page's examples use these two.
+		{Name: "black-forest-labs/FLUX.1-schnell", Alias: "FLUX.1-schnell", Type: "Image", MaxCompletionTokens: 10000, Price: 0.003,
+			Description: "A fast text-to-image model by Black Forest Labs", HuggingFaceURL: "https://huggingface.co/black-forest-labs/FLUX.1-schnell"},
+		{Name: "black-forest-labs/FLUX.1-Fill-dev", Alias: "FLUX.1-Fill-dev", Type: "Image", MaxCompletionTokens: 10000, Price: 0.01,
+			Description: "An inpainting model by Black Forest Labs", HuggingFaceURL: "https://huggingface.co/black-forest-labs/FLUX.1-Fill-dev"},
 	}
 }
 

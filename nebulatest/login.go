@@ -23,7 +23,12 @@ type user struct {
 func (s *Server) login(c *call) reply {
 	username, password, ok := loginCredentials(c.r, c.body)
 	if !ok {
-		return fail(http.StatusUnprocessableEntity, "username and password are required")
+		msg := "username and password are required, as a form: username=...&password=..."
+		var v any
+		if trimmed := bytes.TrimSpace(c.body); len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &v) != nil {
+			msg += "; the body is JSON, and not valid JSON (" + describeJSONError(trimmed, json.Unmarshal(trimmed, &v)) + ")"
+		}
+		return fail(http.StatusUnprocessableEntity, msg)
 	}
 	u := s.cfg.users[username]
 	if u == nil || !hmac.Equal([]byte(u.password), []byte(password)) {

@@ -411,7 +411,7 @@ func TestInference(t *testing.T) {
 	tok := s.Token()
 	code, env := raw(t, s, "GET", "/serverless/models", tok, "", "")
 	models, _ := env["data"].(map[string]any)["models"].([]any)
-	if code != 200 || len(models) != 3 || models[1].(map[string]any)["model_type"] != "Image" || models[1].(map[string]any)["context_length"] != nil ||
+	if code != 200 || len(models) != 5 || models[1].(map[string]any)["model_type"] != "Image" || models[1].(map[string]any)["context_length"] != nil ||
 		env["message"] != "Get models list successfully." {
 		t.Fatalf("models: %d %v", code, env)
 	}

@@ -17,6 +17,7 @@
 package nebulatest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -24,9 +25,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -615,8 +618,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // notFound answers what no route matches: 405 where another method would
-// match, else 404.
+// match, else 404, with a hint for the docs' examples that repeat /api/v1.
 func (s *Server) notFound(c *call) reply {
+	var allowed []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
 		if m == c.r.Method {
 			continue
@@ -624,8 +628,14 @@ func (s *Server) notFound(c *call) reply {
 		probe := c.r.Clone(context.Background())
 		probe.Method = m
 		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
-			return fail(http.StatusMethodNotAllowed, "Method Not Allowed")
+			allowed = append(allowed, m)
 		}
+	}
+	if len(allowed) > 0 {
+		return fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
+	}
+	if strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/") {
+		return fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
 	}
 	return fail(http.StatusNotFound, "Not Found")
 }
@@ -682,6 +692,8 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			rep = fail(http.StatusRequestEntityTooLarge, "Request body too large")
 		case bodyErr != nil:
 			rep = fail(http.StatusBadRequest, "Could not read the request body")
+		case auth && r.Header.Get("Authorization") == "":
+			rep = fail(http.StatusUnauthorized, "Not authenticated: send the header Authorization: Bearer <API key or JWT>")
 		case auth && !s.authorized(r):
 			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
 		default:
@@ -829,13 +841,64 @@ func (s *Server) routes() {
 }
 
 // decodeJSON decodes the body of c into v; when it cannot, it returns the
-// failed answer to give and true.
+// failed answer to give and true. Like FastAPI, it reads a body with no
+// Content-Type as JSON and refuses other content types (422); its message
+// names every problem, so that a pasted example that is wrong in two ways
+// is not fixed one error at a time.
 func decodeJSON(c *call, v any) (reply, bool) {
-	if len(strings.TrimSpace(string(c.body))) == 0 {
+	var problems []string
+	status := http.StatusBadRequest
+	if ct := c.r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			if len(mt) > 64 || mt == "" {
+				mt = "another type"
+			}
+			problems = append(problems, "Content-Type must be application/json, not "+mt+" (curl -d sends a form unless told -H 'Content-Type: application/json')")
+			status = http.StatusUnprocessableEntity
+		}
+	}
+	if len(bytes.TrimSpace(c.body)) == 0 {
 		return fail(http.StatusUnprocessableEntity, "A JSON request body is required"), true
 	}
 	if err := json.Unmarshal(c.body, v); err != nil {
-		return fail(http.StatusBadRequest, "Invalid JSON body"), true
+		problems = append(problems, describeJSONError(c.body, err))
+	}
+	if len(problems) > 0 {
+		return fail(status, strings.Join(problems, "; ")), true
 	}
 	return reply{}, false
+}
+
+// trailingComma finds the mistake of the docs' own examples.
+var trailingComma = regexp.MustCompile(`,\s*[}\]]`)
+
+// describeJSONError says what is wrong with a body without quoting it (it
+// may hold a credential).
+func describeJSONError(body []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case trailingComma.Match(body) && errors.As(err, &syntax):
+		return "Invalid JSON body: a trailing comma before a closing brace or bracket (JSON allows none)"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("Invalid JSON body: syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("Invalid JSON body: %s must be a %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &typ):
+		return "Invalid JSON body: it must be a JSON object, not a JSON " + typ.Value
+	}
+	return "Invalid JSON body: unexpected end of input"
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "bool":
+		return "boolean"
+	case goKind == "ptr", goKind == "string":
+		return "string"
+	}
+	return goKind
 }

@@ -1,8 +1,8 @@
 package nebulatest
 
 import (
-	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -65,6 +65,7 @@ func (s *Server) createSSHKey(c *call) reply {
 		Data *string `json:"key_data"`
 	}
 	if rep, bad := decodeJSON(c, &req); bad {
+		rep.message += nameHint(c.body)
 		return rep
 	}
 	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
@@ -91,12 +92,13 @@ func (s *Server) createSSHKey(c *call) reply {
 // nameHint helps callers who send the API key field "name" (as the docs'
 // own SSH key example does) instead of "key_name".
 func nameHint(body []byte) string {
-	var v map[string]json.RawMessage
-	if json.Unmarshal(body, &v) == nil && v["name"] != nil {
-		return ` (the field is "key_name", not "name")`
+	if nameField.Match(body) {
+		return `; the field is "key_name", not "name"`
 	}
 	return ""
 }
+
+var nameField = regexp.MustCompile(`"name"\s*:`)
 
 func (st *state) addSSHKey(k *sshKey) {
 	st.sshKeys = append(st.sshKeys, k)
@@ -137,6 +139,7 @@ func (s *Server) renameSSHKey(c *call) reply {
 		Name *string `json:"key_name"`
 	}
 	if rep, bad := decodeJSON(c, &req); bad {
+		rep.message += nameHint(c.body)
 		return rep
 	}
 	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
