@@ -2,13 +2,14 @@
 // on a loopback httptest server, for integration tests of code that uses the
 // nebula SDK and for the SDK's examples.
 //
-// The fake serves the documented routes under /api/v1 (POST /api-keys,
-// GET /api_keys, DELETE /api-keys/{id}, POST /login) with the documented
-// envelope, checks bearer tokens (its seed key, every live key it created
-// and every live login JWT; a deleted key gets 401), and can inject faults:
-// error statuses with Retry-After, latency, and hang-ups before handling or
-// after committing a create. It records every request. A Server is safe for
-// concurrent use.
+// The fake serves the documented routes under /api/v1 (API keys, login, SSH
+// keys, the compute catalog, GPU instances, billing and inference) with the
+// documented envelope, and a small OpenAI-shaped chat completion route at
+// /v1/chat/completions. It checks bearer tokens (its seed key, every live key
+// it created and every live login JWT; a deleted key gets 401), and can
+// inject faults: error statuses with Retry-After, latency, and hang-ups
+// before handling or after committing a create. It records every request
+// (the most recent 10 000 by default). A Server is safe for concurrent use.
 //
 //	srv := nebulatest.NewServer()
 //	defer srv.Close()
@@ -17,17 +18,18 @@ package nebulatest
 
 import (
 	"bytes"
-	"crypto/hmac"
+	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,55 +41,82 @@ import (
 // BasePath is the path prefix of the fake API, as on the real one.
 const BasePath = "/api/v1"
 
-// Server is a running fake Nebula API. Create it with NewServer and stop it
-// with Close.
+// DefaultRequestLogLimit is how many requests a Server keeps in its log
+// unless WithRequestLogLimit says otherwise.
+const DefaultRequestLogLimit = 10000
+
+// DefaultBootTime is how long a new instance stays "Creating" unless
+// WithBootTime says otherwise.
+const DefaultBootTime = 50 * time.Millisecond
+
+// Server is a running fake Nebula API. Create it with NewServer (or
+// NewServerE) and stop it with Close.
 type Server struct {
 	// URL is the base URL to give nebula.WithBaseURL, /api/v1 included,
 	// e.g. "http://127.0.0.1:41234/api/v1".
 	URL string
 
-	srv     *httptest.Server
-	closing chan struct{}
-	once    sync.Once
+	srv    *httptest.Server
+	mux    *http.ServeMux
+	ctx    context.Context // cancelled by Close: ends latencies and body reads
+	cancel context.CancelFunc
 
+	cfg config
+
+	mu        sync.Mutex
+	st        *state
+	faults    []*Fault
+	log       requestLog
+	onNewConn func() // test hook: counts connections
+	onBody    func() // test hook: a request body is about to be read
+	clock     func() time.Time
+}
+
+// now is the time instances and SSH keys see; tests set a clock.
+func (s *Server) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// config is what the options set; Reset returns the state to it.
+type config struct {
 	uuidIDs     bool
+	seed        string
 	jwtLifetime time.Duration
 	jwtKey      []byte
-
-	mu      sync.Mutex
-	seed    string
-	keys    []*apiKey // in creation order; deleted keys are removed
-	nextID  int
-	users   map[string]*user // by username
-	jwts    map[string]time.Time
-	faults  []*Fault
-	log     []Request
-	created int
-}
-
-type apiKey struct {
-	id          string
-	numericID   bool
-	name        string
-	description string
-	value       string
-}
-
-type user struct {
-	id       int
-	name     string
-	email    string
-	password string
+	users       map[string]*user // by username
+	bootTime    time.Duration
+	logLimit    int
+	control     bool
+	listener    net.Listener
+	stateReader io.Reader
+	catalog     catalog
+	billing     billing
+	models      []Model
 }
 
 // Request is one request the Server received, for assertions. Its answer
-// carries the X-Request-Id "req-N", N being its place in the log from 1.
+// carries the X-Request-Id "req-N", N being its place in the sequence of
+// requests the Server received, from 1 (entries dropped from a bounded log
+// keep their numbers).
 type Request struct {
 	Method string
 	Path   string // as sent, /api/v1 included, without the query
+	Query  string // the raw query, without "?"
 	Header http.Header
 	Body   []byte
 	Time   time.Time
+}
+
+// clone copies r deeply, so that a caller editing it cannot change the log.
+func (r Request) clone() Request {
+	r.Header = r.Header.Clone()
+	if r.Body != nil {
+		r.Body = append([]byte(nil), r.Body...)
+	}
+	return r
 }
 
 // Option configures a Server.
@@ -95,52 +124,142 @@ type Option func(*Server)
 
 // WithUUIDs makes the Server give API keys UUID string IDs instead of the
 // default integers.
-func WithUUIDs() Option { return func(s *Server) { s.uuidIDs = true } }
+func WithUUIDs() Option { return func(s *Server) { s.cfg.uuidIDs = true } }
 
 // WithSeedToken sets the value of the account's initial API key, which
 // NewServer otherwise draws at random. It must start with "ak_".
-func WithSeedToken(token string) Option { return func(s *Server) { s.seed = token } }
+func WithSeedToken(token string) Option { return func(s *Server) { s.cfg.seed = token } }
 
 // WithUser lets username log in with password through POST /login.
 func WithUser(username, password string) Option {
 	return func(s *Server) {
-		s.users[username] = &user{id: 100 + len(s.users), name: username, email: username, password: password}
+		s.cfg.users[username] = &user{id: 100 + len(s.cfg.users), name: username, email: username, password: password}
 	}
 }
 
 // WithJWTLifetime sets how long login JWTs are valid; the default is two
 // hours, as on the real API.
-func WithJWTLifetime(d time.Duration) Option { return func(s *Server) { s.jwtLifetime = d } }
+func WithJWTLifetime(d time.Duration) Option { return func(s *Server) { s.cfg.jwtLifetime = d } }
+
+// WithListener makes the Server serve on l (for example a fixed address)
+// instead of a fresh loopback listener. Close closes l. If NewServerE fails,
+// l is left open and the caller still owns it.
+func WithListener(l net.Listener) Option { return func(s *Server) { s.cfg.listener = l } }
+
+// WithControlRoutes also serves the control routes under /_fake/ (never
+// under /api/v1), for harnesses that are not written in Go:
+//
+//	POST   /_fake/faults    inject a Fault given as JSON (or a JSON array of them)
+//	GET    /_fake/faults    the faults not used up yet
+//	DELETE /_fake/faults    drop every fault
+//	GET    /_fake/requests  the request log, credentials redacted
+//	POST   /_fake/reset     Reset
+//
+// They need no token, are not logged and take no faults: serve them on
+// loopback only.
+func WithControlRoutes() Option { return func(s *Server) { s.cfg.control = true } }
+
+// WithBootTime sets how long a new instance stays "Creating" before it is
+// "Running" (and how long the transitional states of stop and reboot last).
+// The default is DefaultBootTime; 0 makes the transitions immediate.
+func WithBootTime(d time.Duration) Option { return func(s *Server) { s.cfg.bootTime = max(d, 0) } }
+
+// WithRequestLogLimit bounds the request log to the n most recent requests
+// (older ones are dropped), so that a long-running fake keeps constant
+// memory. The default is DefaultRequestLogLimit; n <= 0 keeps every request.
+func WithRequestLogLimit(n int) Option { return func(s *Server) { s.cfg.logLimit = n } }
 
 // NewServer starts a fake API on a loopback address. The account starts with
 // one API key, the seed key (ID 1, name "default"), whose value Token
-// returns.
+// returns. NewServer panics where NewServerE would return an error (only a
+// state given by WithState can be invalid), as httptest.NewServer does.
 func NewServer(opts ...Option) *Server {
-	s := &Server{
-		closing:     make(chan struct{}),
-		jwtLifetime: 2 * time.Hour,
-		jwtKey:      []byte(randomToken(32)),
-		users:       map[string]*user{},
-		jwts:        map[string]time.Time{},
-		nextID:      1,
+	s, err := NewServerE(opts...)
+	if err != nil {
+		panic("nebulatest: " + err.Error())
 	}
-	for _, opt := range opts {
-		opt(s)
-	}
-	if s.seed == "" {
-		s.seed = newKeyValue()
-	}
-	s.keys = append(s.keys, s.newKey("default", "the account's initial key", s.seed))
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.srv.URL + BasePath
 	return s
 }
 
-// Close stops the Server, ending injected latencies at once, and waits for
-// its handlers to return.
+// NewServerE is NewServer returning an error instead of panicking: a state
+// given by WithState that cannot be read or is not a valid saved state.
+// Nothing is served when it fails.
+func NewServerE(opts ...Option) (*Server, error) {
+	s := &Server{cfg: config{
+		jwtLifetime: 2 * time.Hour,
+		jwtKey:      []byte(randomToken(32)),
+		users:       map[string]*user{},
+		bootTime:    DefaultBootTime,
+		logLimit:    DefaultRequestLogLimit,
+		catalog:     defaultCatalog(),
+		billing:     defaultBilling(),
+		models:      defaultModels(),
+	}}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.cfg.seed == "" {
+		s.cfg.seed = newKeyValue()
+	}
+	s.st = s.initialState()
+	if s.cfg.stateReader != nil {
+		st, err := s.loadState(s.cfg.stateReader)
+		if err != nil {
+			return nil, err
+		}
+		s.st = st
+	}
+	s.log = newRequestLog(s.cfg.logLimit)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.mux = http.NewServeMux()
+	s.routes()
+
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
+		if cs == http.StateNew && s.onNewConn != nil {
+			s.onNewConn()
+		}
+	}
+	if s.cfg.listener != nil {
+		s.srv.Listener.Close()
+		s.srv.Listener = s.cfg.listener
+	}
+	s.srv.Start()
+	// httptest's own client keeps two idle connections per host: parallel
+	// tests would dial a new connection for nearly every request.
+	s.srv.Client().Transport = loopbackTransport()
+	s.URL = s.srv.URL + BasePath
+	return s, nil
+}
+
+func loopbackTransport() *http.Transport {
+	return &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:          128,
+		MaxIdleConnsPerHost:   64,
+		IdleConnTimeout:       90 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// Close stops the Server, ending injected latencies and stalled request
+// bodies at once, and waits for its handlers to return.
 func (s *Server) Close() {
-	s.once.Do(func() { close(s.closing) })
+	s.cancel()
 	s.srv.Close()
+}
+
+// Reset puts the Server back in its initial state: the seed key only (with
+// the same value), the catalog, balance, invoices and models the options
+// set, no SSH keys or instances, no faults, no live JWTs and an empty
+// request log. Requests in flight finish against the old or the new state.
+func (s *Server) Reset() {
+	st := s.initialState()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.st = st
+	s.faults = nil
+	s.log = newRequestLog(s.cfg.logLimit)
 }
 
 // Token returns the seed API key's value: a live credential until the seed
@@ -148,10 +267,12 @@ func (s *Server) Close() {
 func (s *Server) Token() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.seed
+	return s.st.seed
 }
 
-// HTTPClient returns an *http.Client for the Server's loopback address.
+// HTTPClient returns an *http.Client for the Server's loopback address. Its
+// transport keeps up to 64 idle connections, so that parallel tests reuse
+// connections; Close closes them.
 func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
 // NewClient returns a nebula.Client for this Server: its URL and HTTP
@@ -168,22 +289,12 @@ func (s *Server) NewClient(opts ...nebula.Option) (*nebula.Client, error) {
 	return nebula.NewClient(append(base, opts...)...)
 }
 
-// Requests returns a copy of every request received so far.
+// Requests returns a deep copy of the request log, oldest first: editing it
+// does not change the log.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
-
-// Keys returns the live API keys as List would show them.
-func (s *Server) Keys() []nebula.APIKey {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]nebula.APIKey, 0, len(s.keys))
-	for _, k := range s.keys {
-		out = append(out, nebula.APIKey{ID: nebula.ID(k.id), Name: k.name, Description: k.description, PartialKey: partialKey})
-	}
-	return out
+	return s.log.all()
 }
 
 // Created returns how many API keys the Server has created, including any
@@ -191,7 +302,7 @@ func (s *Server) Keys() []nebula.APIKey {
 func (s *Server) Created() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.created
+	return s.st.created
 }
 
 // RevokeJWTs makes every login JWT issued so far invalid, as an expiry
@@ -199,7 +310,37 @@ func (s *Server) Created() int {
 func (s *Server) RevokeJWTs() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	clear(s.jwts)
+	clear(s.st.jwts)
+}
+
+// requestLog is a ring of the most recent requests.
+type requestLog struct {
+	limit   int // <= 0: unbounded
+	entries []Request
+	next    int // where the next entry goes once the ring is full
+	seq     int // requests ever logged
+}
+
+func newRequestLog(limit int) requestLog { return requestLog{limit: limit} }
+
+// add logs r and returns its sequence number.
+func (l *requestLog) add(r Request) int {
+	l.seq++
+	if l.limit <= 0 || len(l.entries) < l.limit {
+		l.entries = append(l.entries, r)
+		return l.seq
+	}
+	l.entries[l.next] = r
+	l.next = (l.next + 1) % l.limit
+	return l.seq
+}
+
+func (l *requestLog) all() []Request {
+	out := make([]Request, 0, len(l.entries))
+	for i := range l.entries {
+		out = append(out, l.entries[(l.next+i)%len(l.entries)].clone())
+	}
+	return out
 }
 
 // HangUp says whether and when a Fault drops the connection.
@@ -216,21 +357,148 @@ const (
 	HangUpAfter
 )
 
+// String returns "none", "before" or "after", the names the JSON form uses.
+func (h HangUp) String() string {
+	switch h {
+	case NoHangUp:
+		return "none"
+	case HangUpBefore:
+		return "before"
+	case HangUpAfter:
+		return "after"
+	}
+	return "HangUp(" + strconv.Itoa(int(h)) + ")"
+}
+
+// MarshalText encodes h as "none", "before" or "after".
+func (h HangUp) MarshalText() ([]byte, error) {
+	if h < NoHangUp || h > HangUpAfter {
+		return nil, fmt.Errorf("invalid hang-up %d", int(h))
+	}
+	return []byte(h.String()), nil
+}
+
+// UnmarshalText reads "none" (or ""), "before" or "after", in any case; it
+// returns an error for anything else.
+func (h *HangUp) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "", "none":
+		*h = NoHangUp
+	case "before":
+		*h = HangUpBefore
+	case "after":
+		*h = HangUpAfter
+	default:
+		return fmt.Errorf(`hang_up must be "none", "before" or "after", not %q`, b)
+	}
+	return nil
+}
+
 // Fault is a scripted failure. It applies to requests that match Method and
 // Path, lets the first Skip of them through, then affects the next Times.
+//
+// Its JSON form (for POST /_fake/faults) uses the tags below; latency is a
+// Go duration string ("150ms"), hang_up is "none", "before" or "after", and
+// retry_after may be a string or a number.
 type Fault struct {
-	Method string // "" matches any method
+	Method string `json:"method,omitempty"` // "" matches any method
 	// Path is relative to /api/v1; a trailing "/" matches every path below
-	// it ("/api-keys/"). "" matches any path.
-	Path  string
-	Skip  int // matching requests to let through first
-	Times int // matching requests to affect; 0 means 1, -1 means all
+	// it ("/api-keys/"). "" matches any path. Paths outside /api/v1 (the
+	// chat completion route /v1/chat/completions) are matched in full.
+	Path  string `json:"path,omitempty"`
+	Skip  int    `json:"skip,omitempty"`  // matching requests to let through first
+	Times int    `json:"times,omitempty"` // matching requests to affect; 0 means 1, -1 means all
 
-	Latency    time.Duration // added before handling; Close cuts it short
-	Status     int           // answer with this status (and Body, or a failed envelope)
-	RetryAfter string        // sent as Retry-After with Status
-	Body       string        // raw body for Status; default: a failed envelope
-	HangUp     HangUp
+	Latency    time.Duration `json:"latency,omitempty"`     // added before handling; Close cuts it short
+	Status     int           `json:"status,omitempty"`      // answer with this status (and Body, or a failed envelope)
+	RetryAfter string        `json:"retry_after,omitempty"` // sent as Retry-After with Status
+	Body       string        `json:"body,omitempty"`        // raw body for Status; default: a failed envelope
+	HangUp     HangUp        `json:"hang_up,omitempty"`
+}
+
+// faultJSON is Fault's JSON form.
+type faultJSON struct {
+	Method     string          `json:"method,omitempty"`
+	Path       string          `json:"path,omitempty"`
+	Skip       int             `json:"skip,omitempty"`
+	Times      int             `json:"times,omitempty"`
+	Latency    string          `json:"latency,omitempty"`
+	Status     int             `json:"status,omitempty"`
+	RetryAfter json.RawMessage `json:"retry_after,omitempty"`
+	Body       string          `json:"body,omitempty"`
+	HangUp     HangUp          `json:"hang_up,omitempty"`
+}
+
+// MarshalJSON encodes f in the form UnmarshalJSON reads.
+func (f Fault) MarshalJSON() ([]byte, error) {
+	j := faultJSON{Method: f.Method, Path: f.Path, Skip: f.Skip, Times: f.Times, Status: f.Status, Body: f.Body, HangUp: f.HangUp}
+	if f.Latency != 0 {
+		j.Latency = f.Latency.String()
+	}
+	if f.RetryAfter != "" {
+		j.RetryAfter, _ = json.Marshal(f.RetryAfter)
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads a fault and checks it: unknown fields, a latency that
+// is not a duration string, an impossible status or count, or a fault that
+// does nothing are errors that say what is wrong.
+func (f *Fault) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var j faultJSON
+	if err := dec.Decode(&j); err != nil {
+		return fmt.Errorf("invalid fault: %w", err)
+	}
+	out := Fault{Method: strings.ToUpper(j.Method), Path: j.Path, Skip: j.Skip, Times: j.Times, Status: j.Status, Body: j.Body, HangUp: j.HangUp}
+	if j.Latency != "" {
+		d, err := time.ParseDuration(j.Latency)
+		if err != nil || d < 0 {
+			return fmt.Errorf("invalid fault: latency must be a duration such as \"150ms\", not %q", j.Latency)
+		}
+		out.Latency = d
+	}
+	if len(j.RetryAfter) > 0 && string(j.RetryAfter) != "null" {
+		var str string
+		var n json.Number
+		switch {
+		case json.Unmarshal(j.RetryAfter, &str) == nil:
+			out.RetryAfter = str
+		case json.Unmarshal(j.RetryAfter, &n) == nil:
+			out.RetryAfter = n.String()
+		default:
+			return errors.New("invalid fault: retry_after must be a string or a number")
+		}
+	}
+	if err := out.validate(); err != nil {
+		return err
+	}
+	*f = out
+	return nil
+}
+
+// validate reports what makes f unusable.
+func (f Fault) validate() error {
+	switch {
+	case f.Status != 0 && (f.Status < 200 || f.Status > 599):
+		return fmt.Errorf("invalid fault: status %d is not between 200 and 599", f.Status)
+	case f.Skip < 0:
+		return errors.New("invalid fault: skip must not be negative")
+	case f.Times < -1:
+		return errors.New("invalid fault: times must be -1 (always), 0 (once) or more")
+	case f.Latency < 0:
+		return errors.New("invalid fault: latency must not be negative")
+	case f.HangUp < NoHangUp || f.HangUp > HangUpAfter:
+		return errors.New("invalid fault: unknown hang_up")
+	case f.Path != "" && !strings.HasPrefix(f.Path, "/"):
+		return fmt.Errorf("invalid fault: path %q must start with \"/\" (relative to /api/v1)", f.Path)
+	case f.Status == 0 && f.Latency == 0 && f.HangUp == NoHangUp:
+		return errors.New("invalid fault: it does nothing (give status, latency or hang_up)")
+	case f.Status != 0 && f.HangUp != NoHangUp:
+		return errors.New("invalid fault: status and hang_up exclude each other")
+	}
+	return nil
 }
 
 // Inject adds a fault. Faults are consulted in the order injected; the first
@@ -244,11 +512,11 @@ func (s *Server) Inject(f Fault) {
 	s.faults = append(s.faults, &f)
 }
 
-// takeFault returns a copy of the fault that applies to r, if any, and
-// counts it used.
+// takeFault returns a copy of the fault that applies to a request, if any,
+// and counts it used. Used-up faults are dropped.
 func (s *Server) takeFault(method, path string) (Fault, bool) {
-	for _, f := range s.faults {
-		if f.Times == 0 || (f.Method != "" && f.Method != method) || !pathMatches(f.Path, path) {
+	for i, f := range s.faults {
+		if (f.Method != "" && f.Method != method) || !pathMatches(f.Path, path) {
 			continue
 		}
 		if f.Skip > 0 {
@@ -257,6 +525,9 @@ func (s *Server) takeFault(method, path string) (Fault, bool) {
 		}
 		if f.Times > 0 {
 			f.Times--
+		}
+		if f.Times == 0 {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
 		}
 		return *f, true
 	}
@@ -273,59 +544,167 @@ func pathMatches(pattern, path string) bool {
 	return path == pattern
 }
 
-// maxRequestBody bounds what the fake reads of a request.
-const maxRequestBody = 1 << 20
+const (
+	// maxRequestBody bounds what the fake reads of a request.
+	maxRequestBody = 1 << 20
+	// bodyTimeout bounds how long a request body may take to arrive.
+	bodyTimeout = 10 * time.Second
+)
 
+var errBodyTooLarge = errors.New("request body too large")
+
+// readBody reads r's body, giving up when it is too large, when it takes
+// longer than bodyTimeout, or at once when the Server closes: a client that
+// stalls mid-body must not hold Close up.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	if s.onBody != nil {
+		s.onBody()
+	}
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
+	stop := context.AfterFunc(s.ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
+	defer stop()
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
+	if err != nil {
+		return body, err
+	}
+	if len(body) > maxRequestBody {
+		return nil, errBodyTooLarge
+	}
+	return body, nil
+}
+
+// call is one API request being handled.
+type call struct {
+	r    *http.Request
+	body []byte
+}
+
+// reply is the answer to a call: by default the envelope
+// {"data", "message", "status"} ("success" below 300, else "failed").
+type reply struct {
+	status  int
+	data    any
+	noData  bool           // the envelope has no "data" (documented so)
+	message string         //
+	extra   map[string]any // top-level fields beside "data"
+
+	contentType string // with raw: an answer that is not an envelope
+	raw         []byte
+	stream      func(http.ResponseWriter) // writes the whole answer itself
+}
+
+func ok(data any, message string) reply {
+	return reply{status: http.StatusOK, data: data, message: message}
+}
+
+func fail(status int, message string) reply { return reply{status: status, message: message} }
+
+// handler is an API route's logic. It runs without s.mu held.
+type handler func(*call) reply
+
+// handle registers an API route that needs a token.
+func (s *Server) handle(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, true)) }
+
+// handlePublic registers an API route that needs no token.
+func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, false)) }
+
+// serveHTTP routes a request. Unmatched paths get a failed envelope.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, maxRequestBody))
-	path := strings.TrimPrefix(r.URL.EscapedPath(), BasePath)
+	s.mux.ServeHTTP(w, r)
+}
 
-	s.mu.Lock()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.EscapedPath(), Header: r.Header.Clone(), Body: body, Time: time.Now()})
-	requestID := "req-" + strconv.Itoa(len(s.log))
-	fault, faulty := s.takeFault(r.Method, path)
-	s.mu.Unlock()
-	w.Header().Set("X-Request-Id", requestID)
-
-	if faulty && fault.Latency > 0 {
-		t := time.NewTimer(fault.Latency)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		case <-s.closing:
-			t.Stop()
-			return
+// notFound answers what no route matches: 405 where another method would
+// match, else 404, with a hint for the docs' examples that repeat /api/v1.
+func (s *Server) notFound(c *call) reply {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
+		if m == c.r.Method {
+			continue
+		}
+		probe := c.r.Clone(context.Background())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			allowed = append(allowed, m)
 		}
 	}
-	if faulty && fault.HangUp == HangUpBefore {
-		hangUp(w)
-		return
+	if len(allowed) > 0 {
+		return fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
 	}
-	if faulty && fault.Status != 0 {
-		if fault.RetryAfter != "" {
-			w.Header().Set("Retry-After", fault.RetryAfter)
+	if strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/") {
+		return fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
+	}
+	return fail(http.StatusNotFound, "Not Found")
+}
+
+// api wraps a route: it reads the body, logs the request, applies any
+// fault, checks the token when auth is set, runs h and writes its reply.
+func (s *Server) api(h handler, auth bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, bodyErr := s.readBody(w, r)
+		path := r.URL.EscapedPath()
+		faultPath := path
+		if rel, found := strings.CutPrefix(path, BasePath); found && (rel == "" || rel[0] == '/') {
+			faultPath = rel
 		}
-		if fault.Body != "" {
-			w.WriteHeader(fault.Status)
-			io.WriteString(w, fault.Body)
+
+		s.mu.Lock()
+		seq := s.log.add(Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body, Time: time.Now()})
+		fault, faulty := s.takeFault(r.Method, faultPath)
+		s.mu.Unlock()
+		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(seq))
+
+		if faulty && fault.Latency > 0 {
+			t := time.NewTimer(fault.Latency)
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				t.Stop()
+				return
+			case <-s.ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		if faulty && fault.HangUp == HangUpBefore {
+			hangUp(w)
 			return
 		}
-		writeEnvelope(w, fault.Status, nil, "injected fault: "+http.StatusText(fault.Status), "failed")
-		return
-	}
+		if faulty && fault.Status != 0 {
+			if fault.RetryAfter != "" {
+				w.Header().Set("Retry-After", fault.RetryAfter)
+			}
+			if fault.Body != "" {
+				w.WriteHeader(fault.Status)
+				io.WriteString(w, fault.Body)
+				return
+			}
+			writeReply(w, fail(fault.Status, "injected fault: "+http.StatusText(fault.Status)))
+			return
+		}
 
-	status, data, message := s.route(r, path, body)
-	if faulty && fault.HangUp == HangUpAfter {
-		hangUp(w)
-		return
-	}
-	if status >= 300 {
-		writeEnvelope(w, status, nil, message, "failed")
-		return
-	}
-	writeEnvelope(w, status, data, message, "success")
+		var rep reply
+		switch {
+		case errors.Is(bodyErr, errBodyTooLarge):
+			rep = fail(http.StatusRequestEntityTooLarge, "Request body too large")
+		case bodyErr != nil:
+			rep = fail(http.StatusBadRequest, "Could not read the request body")
+		case auth && r.Header.Get("Authorization") == "":
+			rep = fail(http.StatusUnauthorized, "Not authenticated: send the header Authorization: Bearer <API key or JWT>")
+		case auth && !s.authorized(r):
+			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
+		default:
+			rep = h(&call{r: r, body: body})
+		}
+		if faulty && fault.HangUp == HangUpAfter {
+			hangUp(w)
+			return
+		}
+		writeReply(w, rep)
+	})
 }
 
 // hangUp drops the connection without an answer.
@@ -341,180 +720,70 @@ func hangUp(w http.ResponseWriter) {
 	panic(http.ErrAbortHandler)
 }
 
-func writeEnvelope(w http.ResponseWriter, status int, data any, message, result string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"data": data, "message": message, "status": result})
+func writeReply(w http.ResponseWriter, rep reply) {
+	switch {
+	case rep.stream != nil:
+		rep.stream(w)
+		return
+	case rep.raw != nil:
+		w.Header().Set("Content-Type", rep.contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(rep.raw)))
+		w.WriteHeader(rep.status)
+		w.Write(rep.raw)
+		return
+	}
+	env := make(map[string]any, 3+len(rep.extra))
+	for k, v := range rep.extra {
+		env[k] = v
+	}
+	env["message"] = rep.message
+	if rep.status >= 300 {
+		env["status"] = "failed"
+		env["data"] = nil
+	} else {
+		env["status"] = "success"
+		if !rep.noData {
+			env["data"] = rep.data
+		}
+	}
+	writeJSON(w, rep.status, env)
 }
 
-// route handles a request that no fault took; it returns the answer.
-func (s *Server) route(r *http.Request, path string, body []byte) (int, any, string) {
-	switch {
-	case r.Method == http.MethodPost && path == "/login":
-		return s.login(r, body)
-	case !s.authorized(r):
-		return http.StatusUnauthorized, nil, "Invalid or expired token"
-	case r.Method == http.MethodPost && path == "/api-keys":
-		return s.createKey(body)
-	case r.Method == http.MethodGet && path == "/api_keys":
-		return s.listKeys()
-	case r.Method == http.MethodDelete && strings.HasPrefix(path, "/api-keys/"):
-		id, err := url.PathUnescape(strings.TrimPrefix(path, "/api-keys/"))
-		if err != nil {
-			return http.StatusBadRequest, nil, "Invalid API key id"
-		}
-		return s.deleteKey(id)
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"data":null,"message":"nebulatest: cannot encode the answer","status":"failed"}`)
 	}
-	return http.StatusNotFound, nil, "Not Found"
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// bearer returns the token of an "Authorization: Bearer ..." header; the
+// scheme is case-insensitive (RFC 9110).
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) < 7 || !strings.EqualFold(h[:7], "bearer ") {
+		return "", false
+	}
+	token := strings.TrimSpace(h[7:])
+	return token, token != ""
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
+	token, ok := bearer(r)
+	if !ok {
 		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if exp, ok := s.jwts[token]; ok {
+	if exp, ok := s.st.jwts[token]; ok {
 		return time.Now().Before(exp)
 	}
-	for _, k := range s.keys {
-		if hmac.Equal([]byte(k.value), []byte(token)) {
-			return true
-		}
-	}
-	return false
+	_, ok = s.st.keysByValue[token]
+	return ok
 }
-
-func (s *Server) createKey(body []byte) (int, any, string) {
-	var req struct {
-		Name        *string `json:"name"`
-		Description string  `json:"description"`
-	}
-	if err := json.Unmarshal(body, &req); err != nil {
-		return http.StatusBadRequest, nil, "Invalid JSON body"
-	}
-	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
-		return http.StatusUnprocessableEntity, nil, "name is required"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, k := range s.keys {
-		if k.name == *req.Name {
-			return http.StatusConflict, nil, "API key name already exists"
-		}
-	}
-	k := s.newKey(*req.Name, req.Description, newKeyValue())
-	s.keys = append(s.keys, k)
-	s.created++
-	return http.StatusOK, map[string]any{
-		"id": k.jsonID(), "key": k.value, "name": k.name, "description": k.description,
-	}, "API key successfully created"
-}
-
-// partialKey is what List shows of every key, as documented.
-const partialKey = "ak_..."
-
-func (s *Server) listKeys() (int, any, string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]map[string]any, 0, len(s.keys))
-	for _, k := range s.keys {
-		out = append(out, map[string]any{
-			"id": k.jsonID(), "name": k.name, "description": k.description, "partial_key_data": partialKey,
-		})
-	}
-	return http.StatusOK, out, "API keys successfully retrieved"
-}
-
-func (s *Server) deleteKey(id string) (int, any, string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, k := range s.keys {
-		if k.id == id {
-			s.keys = append(s.keys[:i], s.keys[i+1:]...)
-			return http.StatusOK, map[string]any{}, "API key successfully deleted"
-		}
-	}
-	return http.StatusNotFound, nil, "API key not found"
-}
-
-func (s *Server) login(r *http.Request, body []byte) (int, any, string) {
-	username, password, ok := loginCredentials(r, body)
-	if !ok {
-		return http.StatusUnprocessableEntity, nil, "username and password are required"
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.users[username]
-	if u == nil || !hmac.Equal([]byte(u.password), []byte(password)) {
-		return http.StatusUnauthorized, nil, "Invalid username or password"
-	}
-	exp := time.Now().Add(s.jwtLifetime)
-	token := s.signJWT(u.email, exp)
-	s.jwts[token] = exp
-	return http.StatusOK, map[string]any{
-		"id": u.id, "name": u.name, "email": u.email, "is_staff": false, "is_active": true, "jwtToken": token,
-	}, "Login successful"
-}
-
-// loginCredentials reads the form the SDK sends and, as the docs' own
-// example does, a JSON body.
-func loginCredentials(r *http.Request, body []byte) (string, string, bool) {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var username, password string
-	if ct == "application/json" || bytes.HasPrefix(bytes.TrimSpace(body), []byte("{")) {
-		var v struct{ Username, Password string }
-		if json.Unmarshal(body, &v) != nil {
-			return "", "", false
-		}
-		username, password = v.Username, v.Password
-	} else {
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			return "", "", false
-		}
-		username, password = form.Get("username"), form.Get("password")
-	}
-	return username, password, username != "" && password != ""
-}
-
-// signJWT makes an HS256 JWT shaped like the real API's.
-func (s *Server) signJWT(subject string, exp time.Time) string {
-	enc := base64.RawURLEncoding
-	header := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
-	claims, _ := json.Marshal(map[string]any{
-		"sub": subject, "roles": []string{"USER"}, "exp": exp.Unix(), "scopes": []string{"USER"},
-		"jti": randomToken(8), // two logins in one second still get distinct tokens
-	})
-	unsigned := header + "." + enc.EncodeToString(claims)
-	mac := hmac.New(sha256.New, s.jwtKey)
-	mac.Write([]byte(unsigned))
-	return unsigned + "." + enc.EncodeToString(mac.Sum(nil))
-}
-
-func (s *Server) newKey(name, description, value string) *apiKey {
-	k := &apiKey{name: name, description: description, value: value}
-	if s.uuidIDs {
-		k.id = newUUID()
-	} else {
-		k.id, k.numericID = strconv.Itoa(s.nextID), true
-		s.nextID++
-	}
-	return k
-}
-
-// jsonID is the id as the API sends it: a JSON integer or a UUID string.
-func (k *apiKey) jsonID() any {
-	if k.numericID {
-		return json.Number(k.id)
-	}
-	return k.id
-}
-
-// newKeyValue makes an API key value as the real API does: "ak_" and 43
-// URL-safe base64 characters (32 random bytes).
-func newKeyValue() string { return "ak_" + randomToken(32) }
 
 func randomToken(n int) string {
 	b := make([]byte, n)
@@ -532,4 +801,104 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// routes registers every route. Go's ServeMux matches method and path; what
+// it does not match gets notFound's failed envelope.
+func (s *Server) routes() {
+	s.handlePublic("POST "+BasePath+"/login", s.login)
+	s.handle("POST "+BasePath+"/api-keys", s.createKey)
+	s.handle("GET "+BasePath+"/api_keys", s.listKeys)
+	s.handle("DELETE "+BasePath+"/api-keys/{id}", s.deleteKey)
+
+	s.handle("POST "+BasePath+"/ssh-keys", s.createSSHKey)
+	s.handle("GET "+BasePath+"/ssh-keys", s.listSSHKeys)
+	s.handle("PUT "+BasePath+"/ssh-keys/{id}", s.renameSSHKey)
+	s.handle("DELETE "+BasePath+"/ssh-keys/{id}", s.deleteSSHKey)
+
+	s.handle("GET "+BasePath+"/computing/products", s.listProducts)
+	s.handle("GET "+BasePath+"/computing/images", s.listImages)
+	s.handle("POST "+BasePath+"/computing/instance", s.createInstance)
+	s.handle("GET "+BasePath+"/computing/instances", s.listInstances)
+	s.handle("GET "+BasePath+"/computing/deleted-instances", s.listDeletedInstances)
+	s.handle("GET "+BasePath+"/computing/instance/{id}", s.getInstance)
+	s.handle("GET "+BasePath+"/computing/instance/{id}/{action}", s.instanceAction)
+	s.handle("DELETE "+BasePath+"/computing/instance/{id}", s.deleteInstance)
+
+	s.handle("GET "+BasePath+"/users/credits", s.credits)
+	s.handle("GET "+BasePath+"/users/credits/history", s.creditHistory)
+	s.handle("GET "+BasePath+"/users/invoices", s.listInvoices)
+	s.handle("GET "+BasePath+"/users/invoice-download/{id}", s.downloadInvoice)
+
+	s.handle("GET "+BasePath+"/serverless/models", s.listModels)
+	s.handle("POST "+BasePath+"/images/generation", s.generateImage)
+	s.handlePublic("POST /v1/chat/completions", s.chatCompletions)
+
+	s.handlePublic("/", s.notFound)
+	if s.cfg.control {
+		s.controlRoutes()
+	}
+}
+
+// decodeJSON decodes the body of c into v; when it cannot, it returns the
+// failed answer to give and true. Like FastAPI, it reads a body with no
+// Content-Type as JSON and refuses other content types (422); its message
+// names every problem, so that a pasted example that is wrong in two ways
+// is not fixed one error at a time.
+func decodeJSON(c *call, v any) (reply, bool) {
+	var problems []string
+	status := http.StatusBadRequest
+	if ct := c.r.Header.Get("Content-Type"); ct != "" {
+		mt, _, _ := mime.ParseMediaType(ct)
+		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
+			if len(mt) > 64 || mt == "" {
+				mt = "another type"
+			}
+			problems = append(problems, "Content-Type must be application/json, not "+mt+" (curl -d sends a form unless told -H 'Content-Type: application/json')")
+			status = http.StatusUnprocessableEntity
+		}
+	}
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return fail(http.StatusUnprocessableEntity, "A JSON request body is required"), true
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		problems = append(problems, describeJSONError(c.body, err))
+	}
+	if len(problems) > 0 {
+		return fail(status, strings.Join(problems, "; ")), true
+	}
+	return reply{}, false
+}
+
+// trailingComma finds the mistake of the docs' own examples.
+var trailingComma = regexp.MustCompile(`,\s*[}\]]`)
+
+// describeJSONError says what is wrong with a body without quoting it (it
+// may hold a credential).
+func describeJSONError(body []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case trailingComma.Match(body) && errors.As(err, &syntax):
+		return "Invalid JSON body: a trailing comma before a closing brace or bracket (JSON allows none)"
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("Invalid JSON body: syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field != "":
+		return fmt.Sprintf("Invalid JSON body: %s must be a %s, not a JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	case errors.As(err, &typ):
+		return "Invalid JSON body: it must be a JSON object, not a JSON " + typ.Value
+	}
+	return "Invalid JSON body: unexpected end of input"
+}
+
+func jsonKind(goKind string) string {
+	switch {
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+		return "number"
+	case goKind == "bool":
+		return "boolean"
+	case goKind == "ptr", goKind == "string":
+		return "string"
+	}
+	return goKind
 }

@@ -1,0 +1,142 @@
+package nebulatest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+
+	nebula "github.com/nebula-sdk/nebula-go"
+)
+
+// apiKey is one API key of the account.
+type apiKey struct {
+	id          string
+	name        string
+	description string
+	value       string
+	numericID   bool
+	deleted     bool
+}
+
+// partialKey is what List shows of every key, as documented.
+const partialKey = "ak_..."
+
+func (s *Server) createKey(c *call) reply {
+	var req struct {
+		Name        *string `json:"name"`
+		Description string  `json:"description"`
+	}
+	if rep, bad := decodeJSON(c, &req); bad {
+		return rep
+	}
+	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
+		return fail(http.StatusUnprocessableEntity, "name is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.st
+	if _, taken := st.keysByName[*req.Name]; taken {
+		return fail(http.StatusConflict, "API key name already exists")
+	}
+	k := st.addKey(*req.Name, req.Description, newKeyValue(), s.cfg.uuidIDs)
+	st.created++
+	return ok(map[string]any{
+		"id": k.jsonID(), "key": k.value, "name": k.name, "description": k.description,
+	}, "API key successfully created")
+}
+
+func (s *Server) listKeys(*call) reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]map[string]any, 0, len(s.st.keysByID))
+	for _, k := range s.st.keys {
+		if k.deleted {
+			continue
+		}
+		out = append(out, map[string]any{
+			"id": k.jsonID(), "name": k.name, "description": k.description, "partial_key_data": partialKey,
+		})
+	}
+	return ok(out, "API keys successfully retrieved")
+}
+
+func (s *Server) deleteKey(c *call) reply {
+	id := c.r.PathValue("id")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.st.deleteKey(id) {
+		return fail(http.StatusNotFound, "API key not found")
+	}
+	return ok(map[string]any{}, "API key successfully deleted")
+}
+
+// Keys returns the live API keys as List would show them.
+func (s *Server) Keys() []nebula.APIKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]nebula.APIKey, 0, len(s.st.keysByID))
+	for _, k := range s.st.keys {
+		if !k.deleted {
+			out = append(out, nebula.APIKey{ID: nebula.ID(k.id), Name: k.name, Description: k.description, PartialKey: partialKey})
+		}
+	}
+	return out
+}
+
+// addKey stores a new key; names and values are indexed so that creating
+// and authenticating stay O(1).
+func (st *state) addKey(name, description, value string, uuid bool) *apiKey {
+	k := &apiKey{name: name, description: description, value: value}
+	if uuid {
+		k.id = newUUID()
+	} else {
+		k.id, k.numericID = strconv.Itoa(st.nextKeyID), true
+		st.nextKeyID++
+	}
+	st.indexKey(k)
+	return k
+}
+
+func (st *state) indexKey(k *apiKey) {
+	st.keys = append(st.keys, k)
+	st.keysByID[k.id] = k
+	st.keysByName[k.name] = k
+	st.keysByValue[k.value] = k
+}
+
+// deleteKey removes the key with id, if any. The creation-order slice keeps
+// a tombstone until half of it is dead.
+func (st *state) deleteKey(id string) bool {
+	k := st.keysByID[id]
+	if k == nil {
+		return false
+	}
+	k.deleted = true
+	delete(st.keysByID, k.id)
+	delete(st.keysByName, k.name)
+	delete(st.keysByValue, k.value)
+	st.deadKeys++
+	if st.deadKeys > 32 && st.deadKeys > len(st.keys)/2 {
+		live := make([]*apiKey, 0, len(st.keysByID))
+		for _, k := range st.keys {
+			if !k.deleted {
+				live = append(live, k)
+			}
+		}
+		st.keys, st.deadKeys = live, 0
+	}
+	return true
+}
+
+// jsonID is the id as the API sends it: a JSON integer or a UUID string.
+func (k *apiKey) jsonID() any {
+	if k.numericID {
+		return json.Number(k.id)
+	}
+	return k.id
+}
+
+// newKeyValue makes an API key value as the real API does: "ak_" and 43
+// URL-safe base64 characters (32 random bytes).
+func newKeyValue() string { return "ak_" + randomToken(32) }

@@ -1,0 +1,161 @@
+package nebulatest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+// Benchmarks run only with -bench; go test never runs them.
+//
+//	go test -run '^$' -bench . -benchtime 20000x ./nebulatest/
+
+// minimalFake is the least a fake of the API key routes can do: a map under
+// a mutex, the baseline nebulatest is measured against.
+func minimalFake() *httptest.Server {
+	var mu sync.Mutex
+	keys := map[int]string{}
+	next := 1
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == "POST":
+			var req struct{ Name string }
+			json.Unmarshal(body, &req)
+			id := next
+			next++
+			keys[id] = req.Name
+			json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{"id": id, "name": req.Name, "key": "ak_x"}, "message": "ok", "status": "success"})
+		case r.Method == "GET":
+			out := make([]map[string]any, 0, len(keys))
+			for id, name := range keys {
+				out = append(out, map[string]any{"id": id, "name": name})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"data": out, "message": "ok", "status": "success"})
+		case r.Method == "DELETE":
+			id, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/api/v1/api-keys/"))
+			delete(keys, id)
+			json.NewEncoder(w).Encode(map[string]any{"data": map[string]any{}, "message": "ok", "status": "success"})
+		}
+	}))
+}
+
+// clients is how many goroutines send at once.
+const clients = 64
+
+// cycle creates a key, lists the keys and deletes the key.
+func cycle(b *testing.B, client *http.Client, base, token string, n int) {
+	do := func(method, path, body string) []byte {
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Error(err)
+			return nil
+		}
+		defer resp.Body.Close()
+		out, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			b.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+		}
+		return out
+	}
+	var created struct {
+		Data struct{ ID json.Number }
+	}
+	json.Unmarshal(do("POST", "/api-keys", fmt.Sprintf(`{"name":"k%d"}`, n)), &created)
+	do("GET", "/api_keys", "")
+	do("DELETE", "/api-keys/"+created.Data.ID.String(), "")
+}
+
+// runCycles spreads b.N cycles over the clients.
+func runCycles(b *testing.B, client *http.Client, base, token string) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				n := next.Add(1)
+				if n > int64(b.N) {
+					return
+				}
+				cycle(b, client, base, token, int(n))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func BenchmarkCycleMinimalFake(b *testing.B) {
+	srv := minimalFake()
+	defer srv.Close()
+	client := &http.Client{Transport: loopbackTransport()}
+	defer client.CloseIdleConnections()
+	runCycles(b, client, srv.URL+BasePath, "ak_x")
+}
+
+func BenchmarkCycleNebulatest(b *testing.B) {
+	s := NewServer()
+	defer s.Close()
+	runCycles(b, s.HTTPClient(), s.URL, s.Token())
+}
+
+// BenchmarkMemoryPerKey creates 100 000 API keys through the API (with the
+// default bounded request log) and reports the heap they take per key.
+func BenchmarkMemoryPerKey(b *testing.B) {
+	const keys = 100000
+	for range b.N {
+		s := NewServer()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					n := next.Add(1)
+					if n > keys {
+						return
+					}
+					req, _ := http.NewRequest("POST", s.URL+"/api-keys", strings.NewReader(fmt.Sprintf(`{"name":"key-%d","description":"load"}`, n)))
+					req.Header.Set("Authorization", "Bearer "+s.Token())
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := s.HTTPClient().Do(req)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}()
+		}
+		wg.Wait()
+		s.HTTPClient().CloseIdleConnections()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if got := len(s.Keys()); got != keys+1 {
+			b.Fatalf("%d keys", got)
+		}
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/keys, "B/key")
+		s.Close()
+	}
+}
