@@ -40,7 +40,7 @@ func TestErrorsNeverShowTheCallsOwnToken(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name, body, want string
-		header         map[string]string
+		header           map[string]string
 	}{
 		{"envelope", `{"status":"failed","message":"token ` + plainToken + ` revoked"}`, "token [REDACTED] revoked", nil},
 		{"detail", `{"detail":"bad token: ` + plainToken + `"}`, "bad token: [REDACTED]", nil},
