@@ -50,6 +50,7 @@ type Client struct {
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
 	Auth *AuthService
+	Instances *InstancesService // GPU instances: create, list, start, stop, delete, wait
 
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
@@ -309,6 +310,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.http = c.newHTTPClient(cfg)
 	c.APIKeys = &APIKeysService{client: c}
 	c.Auth = &AuthService{client: c}
+	c.Instances = &InstancesService{client: c}
 
 	switch {
 	case cfg.tokenSource != nil:
