@@ -49,7 +49,7 @@ type Client struct {
 	// APIKeys creates, lists, deletes and rotates API keys.
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
-	Auth *AuthService
+	Auth      *AuthService
 	Instances *InstancesService // GPU instances: create, list, start, stop, delete, wait
 
 	baseURL    string // scheme://host/path, no trailing slash
