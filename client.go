@@ -49,8 +49,9 @@ type Client struct {
 	// APIKeys creates, lists, deletes and rotates API keys.
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
-	Auth      *AuthService
-	Instances *InstancesService // GPU instances: create, list, start, stop, delete, wait
+	Auth *AuthService
+	// Instances creates, lists, starts, stops, deletes and waits for GPU instances.
+	Instances *InstancesService
 
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
