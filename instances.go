@@ -3,6 +3,7 @@ package nebula
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/http"
@@ -406,11 +407,14 @@ func (s *InstancesService) findCreated(ctx context.Context, name string) (*Insta
 			return in, nil
 		}
 		last = err
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			last = fmt.Errorf("%w; then %w", err, cerr)
+		}
 		if try >= tries || ctx.Err() != nil {
 			break
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
-			last = err
+			last = fmt.Errorf("%w; then %w", last, err)
 			break
 		}
 		wait = min(2*wait, most)
