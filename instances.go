@@ -121,7 +121,11 @@ type CreateInstanceRequest struct {
 // Lookup(ctx, Name).
 type InstanceNotListedError struct {
 	Name string // the name the instance was created with
-	Err  error  // the last lookup's error (ErrNotFound, a context error, ...)
+	// Err is why the last lookup failed: an error wrapping ErrNotFound, the
+	// errors of List, the context's error, or a note that several active
+	// instances have the name. It never matches ErrConflict, which means
+	// that nothing was created.
+	Err error
 }
 
 // Error says that the instance was created and how to find it.
@@ -405,6 +409,11 @@ func (s *InstancesService) findCreated(ctx context.Context, name string) (*Insta
 		in, err := s.Lookup(ctx, name)
 		if err == nil {
 			return in, nil
+		}
+		if errors.Is(err, ErrConflict) {
+			// Someone created the same name meanwhile. ErrConflict would
+			// read as "nothing was created", so it is not passed on.
+			err = fmt.Errorf("several active instances are named %q: tell them apart with List", name)
 		}
 		last = err
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {

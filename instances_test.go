@@ -854,6 +854,20 @@ func TestInstancesCreateNotListed(t *testing.T) {
 	}
 }
 
+func TestInstancesCreateListedTwice(t *testing.T) {
+	t.Parallel()
+	// Another program created the same name between the check and the create.
+	e := newInstancesEnv(t)
+	e.reply("GET", "/computing/instances", ok(listOf(0)),
+		ok(listOf(2, instanceJSON("8", "testname", "Creating"), instanceJSON("9", "testname", "Creating"))))
+	e.reply("POST", "/computing/instance", ok(docsInstanceCreated))
+	in, err := e.client.Instances.Create(bg, validCreate())
+	var nl *InstanceNotListedError
+	if !errors.As(err, &nl) || in != nil || errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "several") {
+		t.Errorf("instance %+v, error %v", in, err)
+	}
+}
+
 func TestInstancesCreateListedLate(t *testing.T) {
 	t.Parallel()
 	e := newInstancesEnv(t)
