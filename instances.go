@@ -335,7 +335,7 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	}
 	taken, err := s.activeNamed(ctx, req.Name)
 	if err != nil {
-		return nil, fmt.Errorf("nebula: Create: checking the name: %w", err)
+		return nil, fmt.Errorf("%w (while checking the name; nothing was created)", err)
 	}
 	if len(taken) > 0 {
 		return nil, fmt.Errorf("%w: Create: active instance %s is already named %q; nothing was created", ErrConflict, taken[0].ID, req.Name)
@@ -450,7 +450,7 @@ func (s *InstancesService) Lookup(ctx context.Context, name string) (*Instance, 
 	found, err := s.activeNamed(ctx, name)
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("nebula: Lookup: %w", err)
+		return nil, err
 	case len(found) == 0:
 		return nil, fmt.Errorf("%w: Lookup: no active instance is named %q", ErrNotFound, name)
 	case len(found) > 1:

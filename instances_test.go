@@ -743,7 +743,7 @@ func TestInstancesCreateNameCheckFails(t *testing.T) {
 	lists := e.reply("GET", "/computing/instances", status(500, "oops"))
 	posts := e.reply("POST", "/computing/instance", ok(docsInstanceCreated))
 	_, err := e.client.Instances.Create(bg, validCreate())
-	if !errors.Is(err, ErrServerError) || errors.Is(err, ErrOutcomeUnknown) {
+	if !errors.Is(err, ErrServerError) || errors.Is(err, ErrOutcomeUnknown) || !strings.Contains(err.Error(), "nothing was created") {
 		t.Errorf("error %v", err)
 	}
 	if posts.count() != 0 || lists.count() != 4 {
