@@ -50,6 +50,8 @@ type Client struct {
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
 	Auth *AuthService
+	// Instances creates, lists, starts, stops, deletes and waits for GPU instances.
+	Instances *InstancesService
 
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
@@ -311,6 +313,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.http = c.newHTTPClient(cfg)
 	c.APIKeys = &APIKeysService{client: c}
 	c.Auth = &AuthService{client: c}
+	c.Instances = &InstancesService{client: c}
 
 	switch {
 	case cfg.tokenSource != nil:
