@@ -36,13 +36,16 @@ var (
 	ErrRateLimited = errors.New("nebula: rate limited")
 	// ErrServerError: the API failed (HTTP 5xx), after the SDK's retries.
 	ErrServerError = errors.New("nebula: server error")
-	// ErrUnexpectedResponse: a 2xx answer that is not a valid success
-	// envelope (not JSON, cut short, unknown status, missing data, a created
-	// key without its id or key), or a body over the size limit.
+	// ErrUnexpectedResponse: a complete 2xx answer that is not a valid
+	// success envelope (not JSON, unknown status, missing data, a created key
+	// without its id or key, a value in no known form), or a body over the
+	// size limit. A body cut short is not this but a transport error,
+	// retried where the call is safe to repeat.
 	ErrUnexpectedResponse = errors.New("nebula: unexpected response")
-	// ErrOutcomeUnknown: a POST failed after the API may have processed it,
-	// so the key may exist. It is always wrapped together with its cause.
-	// See the README for how to recover.
+	// ErrOutcomeUnknown: a call that must not be repeated (a create) failed
+	// after the API may have carried it out, so what it creates may exist.
+	// It is always wrapped together with its cause. See the README for how
+	// to recover.
 	ErrOutcomeUnknown = errors.New("nebula: outcome unknown, the request may have been processed")
 )
 

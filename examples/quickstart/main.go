@@ -44,6 +44,30 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		return err
 	}
 
+	return tour(ctx, out, client)
+}
+
+// tour creates, lists, rotates and deletes a key. Whatever it created is
+// deleted again when a step fails, so a failed run leaves no key behind.
+func tour(ctx context.Context, out io.Writer, client *nebula.Client) (err error) {
+	var live []nebula.ID // keys this run created and has not deleted
+	defer func() {
+		if err == nil || len(live) == 0 {
+			return
+		}
+		// ctx may be what ended the run: clean up with a little time of
+		// our own.
+		cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		for _, id := range live {
+			if derr := client.APIKeys.Delete(cleanupCtx, id); derr != nil {
+				err = errors.Join(err, fmt.Errorf("cleanup: key %s is left: %w", id, derr))
+				continue
+			}
+			fmt.Fprintf(out, "Cleanup: deleted key %s.\n", id)
+		}
+	}()
+
 	suffix := time.Now().UTC().Format("20060102-150405")
 	created, err := client.APIKeys.Create(ctx, nebula.CreateAPIKeyRequest{
 		Name:        "quickstart-" + suffix,
@@ -52,6 +76,7 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("create: %w", err)
 	}
+	live = append(live, created.ID)
 	// created.Key prints redacted; created.Key.Reveal() is the value to store.
 	fmt.Fprintf(out, "1. Created key %s (%s): %v\n", created.ID, created.Name, created.Key)
 
@@ -71,17 +96,19 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	var rotateErr *nebula.RotateError
 	switch {
 	case errors.As(err, &rotateErr):
-		// The new key exists; only the old one is left to delete.
-		fmt.Fprintf(out, "3. Rotated to %s, but the old key is still there: %v\n", rotated.ID, err)
+		// The new key exists; the old one is still there too.
+		live = append(live, rotated.ID)
+		return fmt.Errorf("rotate: %w", err)
 	case err != nil:
 		return fmt.Errorf("rotate: %w", err)
-	default:
-		fmt.Fprintf(out, "3. Rotated key %s to %s: %v\n", created.ID, rotated.ID, rotated.Key)
 	}
+	live = []nebula.ID{rotated.ID}
+	fmt.Fprintf(out, "3. Rotated key %s to %s: %v\n", created.ID, rotated.ID, rotated.Key)
 
 	if err := client.APIKeys.Delete(ctx, rotated.ID); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	live = nil
 	fmt.Fprintf(out, "4. Deleted key %s.\n", rotated.ID)
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 
+	nebula "github.com/nebula-sdk/nebula-go"
+	"github.com/nebula-sdk/nebula-go/nebulatest"
 	"go.uber.org/goleak"
 )
 
@@ -28,5 +30,37 @@ func TestQuickstartOnEmbeddedFake(t *testing.T) {
 $`)
 	if !want.Match(out.Bytes()) {
 		t.Fatalf("output:\n%s", out.String())
+	}
+}
+
+// TestQuickstartCleansUpAfterAFailedStep fails each step after the first
+// create in turn and checks that the account is left as it was.
+func TestQuickstartCleansUpAfterAFailedStep(t *testing.T) {
+	t.Parallel()
+	for name, f := range map[string]nebulatest.Fault{
+		"list":                {Method: "GET", Path: "/api_keys", Status: 403},
+		"rotate's create":     {Method: "POST", Path: "/api-keys", Skip: 1, Status: 409},
+		"rotate's delete":     {Method: "DELETE", Path: "/api-keys/", Status: 403},
+		"the final delete":    {Method: "DELETE", Path: "/api-keys/", Skip: 1, Status: 403},
+		"create, unknown end": {Method: "POST", Path: "/api-keys", Skip: 1, Status: 502},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv := nebulatest.NewServer()
+			defer srv.Close()
+			client, err := srv.NewClient(nebula.WithMaxRetries(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Inject(f)
+			var out bytes.Buffer
+			if err := tour(context.Background(), &out, client); err == nil {
+				t.Fatalf("no error:\n%s", out.String())
+			}
+			keys := srv.Keys()
+			if len(keys) != 1 || keys[0].Name != "default" {
+				t.Fatalf("keys left behind: %v\n%s", keys, out.String())
+			}
+		})
 	}
 }
