@@ -219,28 +219,29 @@ func (p *imagesData) UnmarshalJSON(b []byte) error {
 func (p *imagesData) validate() string { return p.problem }
 func (p *imagesData) found() bool      { return p.present }
 
-// catalogData is data that flattens itself while it is decoded and
-// remembers whether the answer had it at all.
-type catalogData interface {
+// nullableData is data that decodes itself, null included, and remembers
+// whether the answer had it at all.
+type nullableData interface {
 	validator
 	found() bool
 }
 
-// catalogEnvelope is the envelope of a catalog answer. Its Data is a value,
-// not a pointer, so that encoding/json hands a null data to UnmarshalJSON
-// (an empty catalog) instead of leaving it unset, which is reserved for an
-// answer without data.
-type catalogEnvelope[T any] struct {
+// nullableEnvelope is the envelope of an answer whose null data means
+// "none" (an empty list or catalog). Its Data is a value, not a pointer, so
+// that encoding/json hands a null data to UnmarshalJSON instead of leaving
+// it unset, which is kept for an answer without data. *T must implement
+// nullableData.
+type nullableEnvelope[T any] struct {
 	Data   T      `json:"data"`
 	Status string `json:"status"`
 }
 
-func (e *catalogEnvelope[T]) fields() (string, bool) {
-	return e.Status, any(&e.Data).(catalogData).found()
+func (e *nullableEnvelope[T]) fields() (string, bool) {
+	return e.Status, any(&e.Data).(nullableData).found()
 }
 
-func (e *catalogEnvelope[T]) dataProblem() string {
-	return any(&e.Data).(catalogData).validate()
+func (e *nullableEnvelope[T]) dataProblem() string {
+	return any(&e.Data).(nullableData).validate()
 }
 
 // Products returns the GPU products of every region, flattened into one
@@ -255,7 +256,7 @@ func (e *catalogEnvelope[T]) dataProblem() string {
 // known form).
 func (s *ComputeService) Products(ctx context.Context) ([]Product, error) {
 	r := &request{method: http.MethodGet, path: "/computing/products", safety: repeatable}
-	var env catalogEnvelope[productsData]
+	var env nullableEnvelope[productsData]
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, err
 	}
@@ -271,7 +272,7 @@ func (s *ComputeService) Products(ctx context.Context) ([]Product, error) {
 // without an id, a dc_id in no known form).
 func (s *ComputeService) Images(ctx context.Context) ([]Image, error) {
 	r := &request{method: http.MethodGet, path: "/computing/images", safety: repeatable}
-	var env catalogEnvelope[imagesData]
+	var env nullableEnvelope[imagesData]
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, err
 	}

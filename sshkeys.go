@@ -1,6 +1,7 @@
 package nebula
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -63,13 +64,40 @@ func (d *sshKeyData) public() SSHKey {
 type sshKeyListData struct {
 	Total *flexInt      `json:"total_ssh_keys"`
 	Keys  *[]sshKeyData `json:"ssh_keys"`
+
+	present    bool // data was in the answer
+	null       bool // data was null: no keys
+	keysAbsent bool // data had no ssh_keys (null is an empty list)
 }
 
-// validate refuses an answer without its list (null is an empty list) and
-// any key without an id.
+// UnmarshalJSON notes a null data or ssh_keys, which is an empty list as
+// for every list of the API, apart from an absent ssh_keys.
+func (d *sshKeyListData) UnmarshalJSON(b []byte) error {
+	d.present = true
+	if string(bytes.TrimSpace(b)) == "null" {
+		d.null = true
+		return nil
+	}
+	// JSON null sets Keys to nil; an absent ssh_keys leaves it pointing
+	// at a nil slice; an array fills the slice.
+	d.Keys = new([]sshKeyData)
+	type plain sshKeyListData // without this method
+	if err := json.Unmarshal(b, (*plain)(d)); err != nil {
+		return err
+	}
+	d.keysAbsent = d.Keys != nil && *d.Keys == nil
+	return nil
+}
+
+func (d *sshKeyListData) found() bool { return d.present }
+
+// validate refuses an answer without its list and any key without an id.
 func (d *sshKeyListData) validate() string {
-	if d.Keys == nil {
+	if d.keysAbsent {
 		return `SSH key list without "ssh_keys"`
+	}
+	if d.Keys == nil {
+		return ""
 	}
 	for i := range *d.Keys {
 		if p := (*d.Keys)[i].validate(); p != "" {
@@ -142,18 +170,26 @@ func (s *SSHKeysService) List(ctx context.Context, opts ListOptions) (*Page[SSHK
 		return nil, err
 	}
 	r := &request{method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
-	data, err := send[sshKeyListData](ctx, s.client, r)
-	if err != nil {
+	var env nullableEnvelope[sshKeyListData]
+	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, redactKeyMaterial(err)
 	}
-	items := make([]SSHKey, len(*data.Keys))
-	for i := range *data.Keys {
-		items[i] = (*data.Keys)[i].public()
+	data := &env.Data
+	var wire []sshKeyData
+	if data.Keys != nil {
+		wire = *data.Keys
+	}
+	items := make([]SSHKey, len(wire))
+	for i := range wire {
+		items[i] = wire[i].public()
 	}
 	var total *int
-	if data.Total != nil {
+	switch {
+	case data.Total != nil:
 		n := int(*data.Total)
 		total = &n
+	case data.null:
+		total = new(int)
 	}
 	return newPage(items, total, opts), nil
 }
@@ -325,9 +361,10 @@ func redactKeyMaterial(err error) error {
 	return err
 }
 
-// minKeyBlobLen is the shortest run of base64 after "AAAA" taken for key
-// material: shorter runs are ordinary words.
-const minKeyBlobLen = 16
+// minKeyBlobLen is the shortest base64 run with "AAAA" taken for key
+// material (a message cut to length may keep only the start of a key);
+// shorter runs are ordinary words.
+const minKeyBlobLen = 8
 
 func redactKeyBlobs(s string) string {
 	if !strings.Contains(s, "AAAA") {
