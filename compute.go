@@ -56,7 +56,7 @@ type Image struct {
 
 // productData is a product as the API sends it.
 type productData struct {
-	ID           *string  `json:"id"`
+	ID           string   `json:"id"`
 	DataCenterID flexInt  `json:"dc_id"`
 	ProductType  string   `json:"product_type"`
 	Region       string   `json:"region"`
@@ -75,7 +75,7 @@ type productData struct {
 
 // validate refuses a product that could not be ordered.
 func (d *productData) validate() string {
-	if d.ID == nil || *d.ID == "" {
+	if d.ID == "" {
 		return `product without "id"`
 	}
 	return ""
@@ -89,7 +89,7 @@ func (d *productData) public(region, family string) Product {
 		family = d.GPUType
 	}
 	return Product{
-		ID: *d.ID, Region: region, Family: family,
+		ID: d.ID, Region: region, Family: family,
 		DataCenterID: int(d.DataCenterID), ProductType: d.ProductType,
 		PricePerHour: d.PricePerHour, CPUCores: int(d.CPU), RAMGB: int(d.RAM),
 		GPU: d.GPU, GPUType: d.GPUType, GPUCount: int(d.GPUCount),
@@ -151,7 +151,7 @@ func (p *productsData) found() bool      { return p.present }
 
 // imageData is an image as the API sends it.
 type imageData struct {
-	ID           *string `json:"id"`
+	ID           string  `json:"id"`
 	DataCenterID flexInt `json:"dc_id"`
 	OSName       string  `json:"os_name"`
 	OSType       string  `json:"os_type"`
@@ -159,7 +159,7 @@ type imageData struct {
 }
 
 func (d *imageData) validate() string {
-	if d.ID == nil || *d.ID == "" {
+	if d.ID == "" {
 		return `image without "id"`
 	}
 	return ""
@@ -169,7 +169,7 @@ func (d *imageData) public(region string) Image {
 	if region == "" {
 		region = d.Region
 	}
-	return Image{ID: *d.ID, Region: region, OSName: d.OSName, OSType: d.OSType, DataCenterID: int(d.DataCenterID)}
+	return Image{ID: d.ID, Region: region, OSName: d.OSName, OSType: d.OSType, DataCenterID: int(d.DataCenterID)}
 }
 
 // imagesData is the data of GET /computing/images, flattened while it is
