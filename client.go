@@ -50,6 +50,10 @@ type Client struct {
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
 	Auth *AuthService
+	// Billing reads the balance, credit history and invoices.
+	Billing *BillingService
+	// Inference lists serverless models and generates images.
+	Inference *InferenceService
 
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
@@ -309,6 +313,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.http = c.newHTTPClient(cfg)
 	c.APIKeys = &APIKeysService{client: c}
 	c.Auth = &AuthService{client: c}
+	c.Billing = &BillingService{client: c}
+	c.Inference = &InferenceService{client: c}
 
 	switch {
 	case cfg.tokenSource != nil:
