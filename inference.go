@@ -212,11 +212,16 @@ func (e *imageEnvelope) dataProblem() string {
 	return ""
 }
 
-// decodeBase64 reads standard base64, with or without padding (line breaks
-// are ignored).
+// decodeBase64 reads standard base64, with or without padding; line
+// breaks are ignored.
 func decodeBase64(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if len(s)%4 != 0 && !strings.HasSuffix(s, "=") {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s)%4 != 0 {
 		return base64.RawStdEncoding.DecodeString(s)
 	}
 	return base64.StdEncoding.DecodeString(s)
