@@ -21,7 +21,8 @@ import (
 //     create_time "the UTC time");
 //   - RFC 3339, with or without a fraction, also with a space for the "T".
 //
-// JSON null and "" leave the zero time (absent). Anything else, including a
+// "" decodes to the zero time (absent); JSON null leaves the value unchanged,
+// which in a freshly decoded struct is the zero time. Anything else, including a
 // zone this table does not know, is an error wrapping ErrUnexpectedResponse
 // that quotes at most a short excerpt of the value.
 type apiTime struct{ time.Time }
@@ -29,12 +30,8 @@ type apiTime struct{ time.Time }
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *apiTime) UnmarshalJSON(b []byte) error {
 	text, kind, err := jsonScalar(b, "a time")
-	if err != nil {
+	if err != nil || kind == scalarNull { // null is a no-op, as for time.Time
 		return err
-	}
-	if kind == scalarNull {
-		t.Time = time.Time{}
-		return nil
 	}
 	v, err := parseAPITime(text)
 	if err != nil {
