@@ -50,6 +50,10 @@ type Client struct {
 	APIKeys *APIKeysService
 	// Auth logs in with a username and password.
 	Auth *AuthService
+	// SSHKeys creates, lists, renames and deletes SSH keys.
+	SSHKeys *SSHKeysService
+	// Compute lists the catalog: GPU products and OS images.
+	Compute *ComputeService
 	// Instances creates, lists, starts, stops, deletes and waits for GPU instances.
 	Instances *InstancesService
 
@@ -313,6 +317,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.http = c.newHTTPClient(cfg)
 	c.APIKeys = &APIKeysService{client: c}
 	c.Auth = &AuthService{client: c}
+	c.SSHKeys = &SSHKeysService{client: c}
+	c.Compute = &ComputeService{client: c}
 	c.Instances = &InstancesService{client: c}
 
 	switch {
