@@ -56,6 +56,10 @@ type Client struct {
 	Compute *ComputeService
 	// Instances creates, lists, starts, stops, deletes and waits for GPU instances.
 	Instances *InstancesService
+	// Billing reads the balance, credit history and invoices.
+	Billing *BillingService
+	// Inference lists serverless models and generates images.
+	Inference *InferenceService
 
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
@@ -320,6 +324,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.SSHKeys = &SSHKeysService{client: c}
 	c.Compute = &ComputeService{client: c}
 	c.Instances = &InstancesService{client: c}
+	c.Billing = &BillingService{client: c}
+	c.Inference = &InferenceService{client: c}
 
 	switch {
 	case cfg.tokenSource != nil:
