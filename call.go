@@ -201,7 +201,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		return cl.lastErr
 	}
 	if cl.req.sink != nil {
-		return cl.req.sink(resp)
+		return cl.req.sink(resp, cl.secrets())
 	}
 
 	buf, err := readBody(resp, cl.client.maxBody, &cl.limited)
