@@ -701,11 +701,16 @@ func TestSSHKeysBadInputSendsNothing(t *testing.T) {
 			_, err := e.client.SSHKeys.Create(bg, CreateSSHKeyRequest{Name: " \n", PublicKey: testEd25519Key})
 			return err
 		},
-		"create nil ctx":   func() error { _, err := e.client.SSHKeys.Create(nilCtx, good); return err },
-		"list nil ctx":     func() error { _, err := e.client.SSHKeys.List(nilCtx, ListOptions{}); return err },
-		"list neg limit":   func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}); return err },
-		"list neg offset":  func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Offset: -5}); return err },
-		"rename blank":     func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "  "); return err },
+		"create nil ctx":  func() error { _, err := e.client.SSHKeys.Create(nilCtx, good); return err },
+		"list nil ctx":    func() error { _, err := e.client.SSHKeys.List(nilCtx, ListOptions{}); return err },
+		"list neg limit":  func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}); return err },
+		"list neg offset": func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Offset: -5}); return err },
+		"rename blank":    func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "  "); return err },
+		"rename with NUL": func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "a\x00b"); return err },
+		"create with line break": func() error {
+			_, err := e.client.SSHKeys.Create(bg, CreateSSHKeyRequest{Name: "laptop\nEvil: 1", PublicKey: testEd25519Key})
+			return err
+		},
 		"rename empty id":  func() error { _, err := e.client.SSHKeys.Rename(bg, "", "n"); return err },
 		"rename dotdot id": func() error { _, err := e.client.SSHKeys.Rename(bg, "..", "n"); return err },
 		"rename nil ctx":   func() error { _, err := e.client.SSHKeys.Rename(nilCtx, "5", "n"); return err },
