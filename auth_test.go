@@ -65,6 +65,9 @@ func TestJWTExpiry(t *testing.T) {
 		makeJWT(`{"sub":"x"}`):          {},
 		makeJWT(`{"exp":"soon"}`):       {},
 		makeJWT(`{"exp":-5}`):           {},
+		makeJWT(`{"exp":0}`):            {},
+		makeJWT(`{"exp":8589934588}`):   time.Unix(8589934588, 0).UTC(), // the largest accepted: MaxInt32*4
+		makeJWT(`{"exp":8589934589}`):   {},
 		makeJWT(`not json`):             {},
 		"a.b":                           {},
 		"a.!!!.c":                       {},

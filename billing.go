@@ -263,6 +263,7 @@ type pdfDownload struct {
 	w       io.Writer
 	op      string
 	written int64
+	secrets []string // the call's, for the errors of the current attempt
 }
 
 // copyBufPool holds the buffers PDFs are copied through, so a download
@@ -279,8 +280,9 @@ func (e *writerError) Unwrap() error { return e.err }
 // sink checks that the answer is a PDF, then copies it to w. It returns a
 // *cutShortError (which makes the pipeline retry) only while nothing has
 // been written.
-func (d *pdfDownload) sink(resp *http.Response) error {
+func (d *pdfDownload) sink(resp *http.Response, secrets []string) error {
 	defer resp.Body.Close()
+	d.secrets = secrets
 	bufp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bufp)
 	buf := *bufp
@@ -350,7 +352,7 @@ func (d *pdfDownload) refuse(resp *http.Response, buf []byte, n int, reason stri
 	var eb errorBody
 	if json.Unmarshal(head, &eb) == nil && eb.Status != nil {
 		if *eb.Status == statusFailed {
-			e := answerError(d.op, resp, head, nil)
+			e := answerError(d.op, resp, head, d.secrets)
 			e.unexpected = true
 			return e
 		}
@@ -358,7 +360,7 @@ func (d *pdfDownload) refuse(resp *http.Response, buf []byte, n int, reason stri
 	} else if looksLikeHTML(asciiLower(string(head[:min(n, 512)]))) {
 		reason = "an HTML page instead of a PDF"
 	}
-	return unexpectedError(d.op, resp, reason, nil)
+	return unexpectedError(d.op, resp, reason, d.secrets)
 }
 
 // pdfContentTypeProblem says why a Content-Type cannot be a PDF, or "".

@@ -201,7 +201,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		return cl.lastErr
 	}
 	if cl.req.sink != nil {
-		return cl.req.sink(resp)
+		return cl.req.sink(resp, cl.secrets())
 	}
 
 	buf, err := readBody(resp, cl.client.maxBody, &cl.limited)
@@ -273,11 +273,10 @@ func (cl *call) wrap(err error, attempts int, previous error) error {
 
 // secrets are the values no error of this call may show.
 func (cl *call) secrets() []string {
-	s := make([]string, 0, 1+len(cl.req.secrets))
-	if cl.token != "" {
-		s = append(s, cl.token)
+	if cl.token == "" {
+		return cl.req.secrets
 	}
-	return append(s, cl.req.secrets...)
+	return append([]string{cl.token}, cl.req.secrets...)
 }
 
 func (cl *call) logging(level slog.Level) bool {

@@ -587,10 +587,11 @@ type request struct {
 	// empty 2xx body is success too.
 	noData bool
 	// sink, when set, reads a 2xx answer itself instead of the envelope
-	// decoder (a PDF download). An error it returns fails the attempt; a
+	// decoder (a PDF download), and closes its body. secrets are the values
+	// its errors must not show. An error it returns fails the attempt; a
 	// *cutShortError makes a repeatable call retry, so a sink returns one
 	// only while it has passed nothing on.
-	sink func(resp *http.Response) error
+	sink func(resp *http.Response, secrets []string) error
 	// accept replaces "Accept: application/json" (a PDF download).
 	accept  []string
 	secrets []string // values to keep out of errors besides the token (a password)

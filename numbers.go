@@ -166,6 +166,9 @@ func jsonScalar(b []byte, want string) (string, scalarKind, error) {
 	switch {
 	case len(b) == 0:
 		return "", 0, fmt.Errorf("%w: expected %s, got nothing", ErrUnexpectedResponse, want)
+	case b[0] == '"' && len(b) >= 2 && b[len(b)-1] == '"' && isPlainASCII(b[1:len(b)-1]):
+		// Numbers and times need no unescaping: skip a second decoder.
+		return strings.TrimSpace(string(b[1 : len(b)-1])), scalarString, nil
 	case b[0] == '"':
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {

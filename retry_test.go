@@ -456,6 +456,43 @@ func TestBodySizeCap(t *testing.T) {
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("took %v", time.Since(start))
 	}
+	if !strings.Contains(err.Error(), "body larger than 1048576 bytes") {
+		t.Fatalf("err %v does not say why", err)
+	}
+}
+
+func TestBodyExactlyAtTheCapIsRead(t *testing.T) {
+	t.Parallel()
+	const limit = 4096
+	pad := limit - len(`{"data": [], "status": "success", "message": ""}`)
+	exact := `{"data": [], "status": "success", "message": "` + strings.Repeat("x", pad) + `"}`
+	for _, c := range []struct {
+		body string
+		ok   bool
+	}{{exact, true}, {exact + " ", false}} {
+		lb := newLoopback(t, reply(200, c.body))
+		cl := lb.client(t)
+		cl.maxBody = limit
+		_, err := cl.APIKeys.List(bg)
+		if (err == nil) != c.ok {
+			t.Fatalf("body of %d bytes with a cap of %d: err %v", len(c.body), limit, err)
+		}
+	}
+}
+
+func TestMultipleChoicesIsNotASuccess(t *testing.T) {
+	t.Parallel()
+	// 300 is the first status that is not a success, whether or not it
+	// carries a Location.
+	for _, code := range []int{300, 299} {
+		e := newTestEnv(t)
+		e.reply("GET", "/api_keys", status(code, docsList))
+		keys, err := e.client.APIKeys.List(bg)
+		var apiErr *APIError
+		if got := errors.As(err, &apiErr) && apiErr.HTTPStatus == code; got != (code == 300) || (code == 299 && len(keys) != 2) {
+			t.Fatalf("%d: keys %v, err %v", code, keys, err)
+		}
+	}
 }
 
 func TestConnectionsReusedAcrossErrors(t *testing.T) {

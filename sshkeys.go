@@ -132,8 +132,8 @@ type sshKeyBody struct {
 // cause, when the request failed after the API may have stored the key: List
 // tells whether it did.
 func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest) (*SSHKey, error) {
-	if strings.TrimSpace(req.Name) == "" {
-		return nil, invalidArgument("SSHKeys.Create: the name must not be empty or blank")
+	if err := checkSSHKeyName("SSHKeys.Create", req.Name); err != nil {
+		return nil, err
 	}
 	line, blob, err := checkPublicKey(req.PublicKey)
 	if err != nil {
@@ -222,8 +222,8 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string) (*SSHKe
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(name) == "" {
-		return nil, invalidArgument("SSHKeys.Rename: the name must not be empty or blank")
+	if err := checkSSHKeyName("SSHKeys.Rename", name); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(sshKeyBody{KeyName: name})
 	if err != nil {
@@ -397,4 +397,16 @@ func redactKeyBlobs(s string) string {
 
 func isBase64Byte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
+}
+
+// checkSSHKeyName refuses a name that is blank or holds a control character
+// (a NUL, a line break), which no key list could show sensibly.
+func checkSSHKeyName(op, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalidArgument("%s: the name must not be empty or blank", op)
+	case hasControl(name):
+		return invalidArgument("%s: the name holds a control character", op)
+	}
+	return nil
 }

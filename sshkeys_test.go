@@ -246,8 +246,8 @@ func fakePrivateKeys() map[string]string {
 	}
 }
 
-// pastedLeak reports an 8-character run of pasted that shows in out.
-func pastedLeak(pasted, out string) (string, bool) {
+// leaks reports an 8-character run of pasted that shows in out.
+func leaks(pasted, out string) (string, bool) {
 	for i := 0; i+8 <= len(pasted); i++ {
 		if run := pasted[i : i+8]; strings.Contains(out, run) {
 			return run, true
@@ -283,7 +283,7 @@ func TestSSHKeysCreateRefusesPrivateKeysWithoutQuotingThem(t *testing.T) {
 				"%q":    fmt.Sprintf("%q", err),
 				"slog":  logs.String(),
 			} {
-				if run, bad := pastedLeak(pasted, out); bad {
+				if run, bad := leaks(pasted, out); bad {
 					t.Errorf("%s shows %q of the pasted key: %s", form, run, out)
 				}
 			}
@@ -352,7 +352,7 @@ func TestSSHKeysErrorsNeverShowKeyMaterial(t *testing.T) {
 			continue
 		}
 		for _, out := range []string{err.Error(), fmt.Sprintf("%+v", err), apiErr.Message} {
-			if run, bad := pastedLeak(blob, out); bad {
+			if run, bad := leaks(blob, out); bad {
 				t.Errorf("%s: error shows %q of the key: %s", name, run, out)
 			}
 		}
@@ -701,11 +701,16 @@ func TestSSHKeysBadInputSendsNothing(t *testing.T) {
 			_, err := e.client.SSHKeys.Create(bg, CreateSSHKeyRequest{Name: " \n", PublicKey: testEd25519Key})
 			return err
 		},
-		"create nil ctx":   func() error { _, err := e.client.SSHKeys.Create(nilCtx, good); return err },
-		"list nil ctx":     func() error { _, err := e.client.SSHKeys.List(nilCtx, ListOptions{}); return err },
-		"list neg limit":   func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}); return err },
-		"list neg offset":  func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Offset: -5}); return err },
-		"rename blank":     func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "  "); return err },
+		"create nil ctx":  func() error { _, err := e.client.SSHKeys.Create(nilCtx, good); return err },
+		"list nil ctx":    func() error { _, err := e.client.SSHKeys.List(nilCtx, ListOptions{}); return err },
+		"list neg limit":  func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}); return err },
+		"list neg offset": func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Offset: -5}); return err },
+		"rename blank":    func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "  "); return err },
+		"rename with NUL": func() error { _, err := e.client.SSHKeys.Rename(bg, "5", "a\x00b"); return err },
+		"create with line break": func() error {
+			_, err := e.client.SSHKeys.Create(bg, CreateSSHKeyRequest{Name: "laptop\nEvil: 1", PublicKey: testEd25519Key})
+			return err
+		},
 		"rename empty id":  func() error { _, err := e.client.SSHKeys.Rename(bg, "", "n"); return err },
 		"rename dotdot id": func() error { _, err := e.client.SSHKeys.Rename(bg, "..", "n"); return err },
 		"rename nil ctx":   func() error { _, err := e.client.SSHKeys.Rename(nilCtx, "5", "n"); return err },
