@@ -346,8 +346,8 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 	// big is large enough to get an allocation of its own, so that a
 	// finalizer on the first page's array runs once nothing holds that page.
 	type big struct {
-		n   int
-		pad [256]byte
+		n int
+		_ [256]byte
 	}
 	freed := make(chan struct{})
 	fetch := func(_ context.Context, o ListOptions) (*Page[big], error) {

@@ -86,7 +86,7 @@ func TestRetryPolicy(t *testing.T) {
 			l = *c.lim
 		}
 		d := retryPolicy(c.safety, c.o, c.attempt, l, top)
-		got := want{retry: d.retry, wait: d.wait, mayHaveActed: d.mayHaveActed, outcomeUnknown: d.outcomeUnknown}
+		got := want(d)
 		if !got.retry {
 			got.wait = 0
 		}
