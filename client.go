@@ -123,6 +123,8 @@ type config struct {
 	timeout      time.Duration
 	logger       *slog.Logger
 	insecureHTTP bool
+	pollMin      time.Duration // WithPolling; zero: the defaults of Wait and Create
+	pollMax      time.Duration
 	getenv       func(string) string // os.Getenv; tests replace it
 }
 
@@ -261,6 +263,21 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithPolling sets how Instances.Wait polls, from min backing off to max
+// (default 2s to 15s), and how Instances.Create looks for the instance it
+// just created (default 0.5s to 4s, five looks). Tests against nebulatest
+// use milliseconds; against the real API the defaults spare the rate limit.
+// min must be positive and max at least min.
+func WithPolling(min, max time.Duration) Option {
+	return func(c *config) error {
+		if min <= 0 || max < min {
+			return invalidArgument("WithPolling: need 0 < min <= max, got %s and %s", min, max)
+		}
+		c.pollMin, c.pollMax = min, max
+		return nil
+	}
+}
+
 // WithInsecureHTTP allows a plain-http base URL whose host is not loopback.
 // The token then crosses the network in clear; use it only on networks you
 // trust.
@@ -323,7 +340,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	c.Auth = &AuthService{client: c}
 	c.SSHKeys = &SSHKeysService{client: c}
 	c.Compute = &ComputeService{client: c}
-	c.Instances = &InstancesService{client: c}
+	c.Instances = &InstancesService{client: c,
+		waitMin: cfg.pollMin, waitMax: cfg.pollMax, createPoll: cfg.pollMin, createPollMax: cfg.pollMax}
 	c.Billing = &BillingService{client: c}
 	c.Inference = &InferenceService{client: c}
 

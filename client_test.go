@@ -38,6 +38,8 @@ func TestNewClientRefusesBadOptions(t *testing.T) {
 		"too many retries":       {WithToken(testToken), WithMaxRetries(1000)},
 		"zero retry wait":        {WithToken(testToken), WithRetryWait(0, time.Second)},
 		"max below min":          {WithToken(testToken), WithRetryWait(time.Second, time.Millisecond)},
+		"zero polling":           {WithToken(testToken), WithPolling(0, time.Second)},
+		"polling max below min":  {WithToken(testToken), WithPolling(time.Second, time.Millisecond)},
 		"zero timeout":           {WithToken(testToken), WithTimeout(0)},
 		"user agent newline":     {WithToken(testToken), WithUserAgent("app\r\nX: y")},
 	}
@@ -218,3 +220,19 @@ func TestPerAttemptTimeoutSources(t *testing.T) {
 }
 
 func (c *Client) attemptTimeout() time.Duration { return c.http.Transport.(attemptTransport).timeout }
+
+func TestWithPollingSetsInstancePolling(t *testing.T) {
+	t.Parallel()
+	c := newTestEnv(t, WithPolling(3*time.Millisecond, 7*time.Millisecond)).client
+	lo, hi := c.Instances.waitBounds()
+	first, most, tries := c.Instances.pollSchedule()
+	if lo != 3*time.Millisecond || hi != 7*time.Millisecond || first != lo || most != hi || tries != defaultCreatePollTries {
+		t.Fatalf("Wait %v..%v, Create %v..%v x%d", lo, hi, first, most, tries)
+	}
+	c = newTestEnv(t).client
+	lo, hi = c.Instances.waitBounds()
+	first, most, _ = c.Instances.pollSchedule()
+	if lo != defaultWaitMin || hi != defaultWaitMax || first != defaultCreatePoll || most != defaultCreatePollMax {
+		t.Fatalf("defaults: Wait %v..%v, Create %v..%v", lo, hi, first, most)
+	}
+}
