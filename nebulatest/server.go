@@ -95,6 +95,7 @@ type config struct {
 	catalog     catalog
 	billing     billing
 	models      []Model
+	accessLog   func(Access)
 }
 
 // Request is one request the Server received, for assertions. Its answer
@@ -614,6 +615,10 @@ func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern,
 
 // serveHTTP routes a request. Unmatched paths get a failed envelope.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.accessLog != nil {
+		s.logAccess(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
