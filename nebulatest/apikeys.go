@@ -1,7 +1,6 @@
 package nebulatest
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,12 +10,20 @@ import (
 
 // apiKey is one API key of the account.
 type apiKey struct {
-	id          string
+	num         int    // the integer id, when uuid is ""
+	uuid        string // the id under WithUUIDs
 	name        string
 	description string
 	value       string
-	numericID   bool
 	deleted     bool
+}
+
+// id is the key's id as the API's paths carry it.
+func (k *apiKey) id() string {
+	if k.uuid != "" {
+		return k.uuid
+	}
+	return strconv.Itoa(k.num)
 }
 
 // partialKey is what List shows of every key, as documented.
@@ -49,7 +56,7 @@ func (s *Server) createKey(c *call) reply {
 func (s *Server) listKeys(*call) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]map[string]any, 0, len(s.st.keysByID))
+	out := make([]map[string]any, 0, len(s.st.keysByValue))
 	for _, k := range s.st.keys {
 		if k.deleted {
 			continue
@@ -75,10 +82,10 @@ func (s *Server) deleteKey(c *call) reply {
 func (s *Server) Keys() []nebula.APIKey {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]nebula.APIKey, 0, len(s.st.keysByID))
+	out := make([]nebula.APIKey, 0, len(s.st.keysByValue))
 	for _, k := range s.st.keys {
 		if !k.deleted {
-			out = append(out, nebula.APIKey{ID: nebula.ID(k.id), Name: k.name, Description: k.description, PartialKey: partialKey})
+			out = append(out, nebula.APIKey{ID: nebula.ID(k.id()), Name: k.name, Description: k.description, PartialKey: partialKey})
 		}
 	}
 	return out
@@ -89,9 +96,9 @@ func (s *Server) Keys() []nebula.APIKey {
 func (st *state) addKey(name, description, value string, uuid bool) *apiKey {
 	k := &apiKey{name: name, description: description, value: value}
 	if uuid {
-		k.id = newUUID()
+		k.uuid = newUUID()
 	} else {
-		k.id, k.numericID = strconv.Itoa(st.nextKeyID), true
+		k.num = st.nextKeyID
 		st.nextKeyID++
 	}
 	st.indexKey(k)
@@ -100,7 +107,11 @@ func (st *state) addKey(name, description, value string, uuid bool) *apiKey {
 
 func (st *state) indexKey(k *apiKey) {
 	st.keys = append(st.keys, k)
-	st.keysByID[k.id] = k
+	if k.uuid != "" {
+		st.keysByUUID[k.uuid] = k
+	} else {
+		st.keysByNum[k.num] = k
+	}
 	st.keysByName[k.name] = k
 	st.keysByValue[k.value] = k
 }
@@ -108,17 +119,18 @@ func (st *state) indexKey(k *apiKey) {
 // deleteKey removes the key with id, if any. The creation-order slice keeps
 // a tombstone until half of it is dead.
 func (st *state) deleteKey(id string) bool {
-	k := st.keysByID[id]
+	k := st.keyByID(id)
 	if k == nil {
 		return false
 	}
 	k.deleted = true
-	delete(st.keysByID, k.id)
+	delete(st.keysByUUID, k.uuid)
+	delete(st.keysByNum, k.num)
 	delete(st.keysByName, k.name)
 	delete(st.keysByValue, k.value)
 	st.deadKeys++
 	if st.deadKeys > 32 && st.deadKeys > len(st.keys)/2 {
-		live := make([]*apiKey, 0, len(st.keysByID))
+		live := make([]*apiKey, 0, len(st.keysByValue))
 		for _, k := range st.keys {
 			if !k.deleted {
 				live = append(live, k)
@@ -129,12 +141,21 @@ func (st *state) deleteKey(id string) bool {
 	return true
 }
 
+// keyByID finds a live key by the id in a path: integers in their
+// canonical form only ("007" is no key), as a string map would.
+func (st *state) keyByID(id string) *apiKey {
+	if n, err := strconv.Atoi(id); err == nil && strconv.Itoa(n) == id {
+		return st.keysByNum[n]
+	}
+	return st.keysByUUID[id]
+}
+
 // jsonID is the id as the API sends it: a JSON integer or a UUID string.
 func (k *apiKey) jsonID() any {
-	if k.numericID {
-		return json.Number(k.id)
+	if k.uuid != "" {
+		return k.uuid
 	}
-	return k.id
+	return k.num
 }
 
 // newKeyValue makes an API key value as the real API does: "ak_" and 43

@@ -302,6 +302,9 @@ func TestCorruptStateIsAClearError(t *testing.T) {
 		{strings.Replace(good, `"name":"default"`, `"name":""`, 1), "no id or name"},
 		{strings.Replace(good, `"api_keys"`, `"api_kyes"`, 1), "unknown field"},
 		{good + "{}", "after the JSON"},
+		{strings.Replace(good, `"numeric_id":true`, `"numeric_id":false`, 1), "needs numeric_id"},
+		{strings.Replace(good, `"id":"1"`, `"id":"01"`, 1), "not an integer"},
+		{strings.Replace(good, `"api_keys":[`, `"api_keys":[{"id":"1","numeric_id":true,"name":"other","description":"","key":"ak_y"},`, 1), "used twice"},
 	}
 	for _, c := range cases {
 		s, err := NewServerE(WithState(strings.NewReader(c.state)))

@@ -95,6 +95,7 @@ type config struct {
 	catalog     catalog
 	billing     billing
 	models      []Model
+	accessLog   func(Access)
 }
 
 // Request is one request the Server received, for assertions. Its answer
@@ -108,15 +109,6 @@ type Request struct {
 	Header http.Header
 	Body   []byte
 	Time   time.Time
-}
-
-// clone copies r deeply, so that a caller editing it cannot change the log.
-func (r Request) clone() Request {
-	r.Header = r.Header.Clone()
-	if r.Body != nil {
-		r.Body = append([]byte(nil), r.Body...)
-	}
-	return r
 }
 
 // Option configures a Server.
@@ -316,21 +308,63 @@ func (s *Server) RevokeJWTs() {
 // requestLog is a ring of the most recent requests.
 type requestLog struct {
 	limit   int // <= 0: unbounded
-	entries []Request
+	entries []logEntry
 	next    int // where the next entry goes once the ring is full
 	seq     int // requests ever logged
 }
 
 func newRequestLog(limit int) requestLog { return requestLog{limit: limit} }
 
-// add logs r and returns its sequence number.
-func (l *requestLog) add(r Request) int {
+// logEntry is a Request as the log keeps it: headers as one flat slice
+// rather than a map, which takes a third of the memory (a long-running fake
+// keeps thousands of entries).
+type logEntry struct {
+	method, path, query string
+	header              []headerField
+	body                []byte
+	time                time.Time
+}
+
+// headerField is one value of a header; a header with several values has
+// several fields.
+type headerField struct{ name, value string }
+
+func newLogEntry(r *http.Request, path string, body []byte) logEntry {
+	n := 0
+	for _, vs := range r.Header {
+		n += len(vs)
+	}
+	fields := make([]headerField, 0, n)
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			fields = append(fields, headerField{name, v})
+		}
+	}
+	return logEntry{method: r.Method, path: path, query: r.URL.RawQuery, header: fields, body: body, time: time.Now()}
+}
+
+// request returns a fresh Request, so that a caller editing it cannot
+// change the log.
+func (e logEntry) request() Request {
+	h := make(http.Header, len(e.header))
+	for _, f := range e.header {
+		h[f.name] = append(h[f.name], f.value)
+	}
+	r := Request{Method: e.method, Path: e.path, Query: e.query, Header: h, Time: e.time}
+	if e.body != nil {
+		r.Body = append([]byte(nil), e.body...)
+	}
+	return r
+}
+
+// add logs e and returns its sequence number.
+func (l *requestLog) add(e logEntry) int {
 	l.seq++
 	if l.limit <= 0 || len(l.entries) < l.limit {
-		l.entries = append(l.entries, r)
+		l.entries = append(l.entries, e)
 		return l.seq
 	}
-	l.entries[l.next] = r
+	l.entries[l.next] = e
 	l.next = (l.next + 1) % l.limit
 	return l.seq
 }
@@ -338,7 +372,7 @@ func (l *requestLog) add(r Request) int {
 func (l *requestLog) all() []Request {
 	out := make([]Request, 0, len(l.entries))
 	for i := range l.entries {
-		out = append(out, l.entries[(l.next+i)%len(l.entries)].clone())
+		out = append(out, l.entries[(l.next+i)%len(l.entries)].request())
 	}
 	return out
 }
@@ -567,6 +601,16 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
 	stop := context.AfterFunc(s.ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
 	defer stop()
+	if r.ContentLength > maxRequestBody {
+		return nil, errBodyTooLarge
+	}
+	if r.ContentLength >= 0 {
+		// Exactly the announced size: the log keeps the body, and
+		// io.ReadAll's buffer would be ten times larger than most bodies.
+		body := make([]byte, r.ContentLength)
+		n, err := io.ReadFull(r.Body, body)
+		return body[:n], err
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	if err != nil {
 		return body, err
@@ -574,7 +618,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if len(body) > maxRequestBody {
 		return nil, errBodyTooLarge
 	}
-	return body, nil
+	return bytes.Clone(body), nil // right-sized, for the log
 }
 
 // call is one API request being handled.
@@ -614,6 +658,10 @@ func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern,
 
 // serveHTTP routes a request. Unmatched paths get a failed envelope.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.accessLog != nil {
+		s.logAccess(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -651,8 +699,9 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			faultPath = rel
 		}
 
+		entry := newLogEntry(r, path, body)
 		s.mu.Lock()
-		seq := s.log.add(Request{Method: r.Method, Path: path, Query: r.URL.RawQuery, Header: r.Header.Clone(), Body: body, Time: time.Now()})
+		seq := s.log.add(entry)
 		fault, faulty := s.takeFault(r.Method, faultPath)
 		s.mu.Unlock()
 		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(seq))

@@ -14,8 +14,9 @@ import (
 type state struct {
 	seed string
 
-	keys        []*apiKey // creation order, with tombstones (deleted)
-	keysByID    map[string]*apiKey
+	keys        []*apiKey          // creation order, with tombstones (deleted)
+	keysByNum   map[int]*apiKey    // integer ids: smaller than a string map
+	keysByUUID  map[string]*apiKey // under WithUUIDs
 	keysByName  map[string]*apiKey
 	keysByValue map[string]*apiKey
 	deadKeys    int
@@ -38,7 +39,8 @@ type state struct {
 func newState(seed string) *state {
 	return &state{
 		seed:        seed,
-		keysByID:    map[string]*apiKey{},
+		keysByNum:   map[int]*apiKey{},
+		keysByUUID:  map[string]*apiKey{},
 		keysByName:  map[string]*apiKey{},
 		keysByValue: map[string]*apiKey{},
 		nextKeyID:   1,
@@ -124,7 +126,7 @@ func (st *state) save(now time.Time) savedState {
 	}
 	for _, k := range st.keys {
 		if !k.deleted {
-			out.APIKeys = append(out.APIKeys, savedKey{ID: k.id, NumericID: k.numericID, Name: k.name, Description: k.description, Key: k.value})
+			out.APIKeys = append(out.APIKeys, savedKey{ID: k.id(), NumericID: k.uuid == "", Name: k.name, Description: k.description, Key: k.value})
 		}
 	}
 	return out
@@ -189,16 +191,21 @@ func (saved savedState) restore() (*state, error) {
 			return nil, fmt.Errorf("API key %d has no id or name", i)
 		case !strings.HasPrefix(k.Key, "ak_"):
 			return nil, fmt.Errorf("API key %s: its value does not start with \"ak_\"", k.ID)
-		case st.keysByID[k.ID] != nil || st.keysByName[k.Name] != nil || st.keysByValue[k.Key] != nil:
+		case st.keyByID(k.ID) != nil || st.keysByName[k.Name] != nil || st.keysByValue[k.Key] != nil:
 			return nil, fmt.Errorf("API key %s: id, name or value used twice", k.ID)
 		}
+		key := &apiKey{uuid: k.ID, name: k.Name, description: k.Description, value: k.Key}
 		if k.NumericID {
 			n, err := strconv.Atoi(k.ID)
-			if err != nil || n < 1 || n >= st.nextKeyID {
+			if err != nil || n < 1 || n >= st.nextKeyID || strconv.Itoa(n) != k.ID {
 				return nil, fmt.Errorf("API key %s: not an integer below next_key_id", k.ID)
 			}
+			key.num, key.uuid = n, ""
+		} else if n, err := strconv.Atoi(k.ID); err == nil && strconv.Itoa(n) == k.ID {
+			// Paths could not tell it from the integer id n.
+			return nil, fmt.Errorf("API key %s: an integer id needs numeric_id", k.ID)
 		}
-		st.indexKey(&apiKey{id: k.ID, numericID: k.NumericID, name: k.Name, description: k.Description, value: k.Key})
+		st.indexKey(key)
 	}
 	st.nextSSHID, st.nextHost = saved.NextSSHKeyID, saved.NextHost
 	for _, k := range saved.SSHKeys {

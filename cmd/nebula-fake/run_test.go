@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// These tests call run in-process; main_test.go runs the built program.
+
+func TestRunRefusesBadFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"token without ak_", []string{"-token", "secret-token-1234"}, `-token must be "ak_"`},
+		{"short token", []string{"-token", "ak_short"}, `-token must be "ak_"`},
+		{"token with a newline", []string{"-token", "ak_abcdefgh\nX=1"}, `-token must be "ak_"`},
+		{"user without password", []string{"-user", "alice"}, "want name:password"},
+		{"user without name", []string{"-user", ":password"}, "want name:password"},
+		{"short password", []string{"-user", "alice:abc"}, "at least 4 characters"},
+		{"user twice", []string{"-user", "alice:password", "-user", "alice:other1"}, `user "alice" given twice`},
+		{"negative boot time", []string{"-boot-time", "-1s"}, "-boot-time must not be negative"},
+		{"boot time not a duration", []string{"-boot-time", "soon"}, "invalid value"},
+		{"negative grace", []string{"-grace", "-1s"}, "-grace must not be negative"},
+		{"log limit not a number", []string{"-log-limit", "many"}, "invalid value"},
+		{"address without port", []string{"-addr", "8474"}, "want host:port"},
+		{"argument", []string{"serve"}, `unexpected argument "serve"`},
+		{"unknown flag", []string{"-port", "1"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr strings.Builder
+			if code := run(context.Background(), tt.args, &stdout, &stderr); code != exitUsage {
+				t.Errorf("exit code %d, want %d", code, exitUsage)
+			}
+			if !strings.Contains(stderr.String(), tt.want) {
+				t.Errorf("stderr %q, want it to say %q", stderr.String(), tt.want)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+func TestRunHelp(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr strings.Builder
+	if code := run(context.Background(), []string{"-h"}, &stdout, &stderr); code != exitOK {
+		t.Errorf("exit code %d", code)
+	}
+	for _, flag := range []string{"-addr", "-token", "-uuids", "-user", "-boot-time", "-state", "-log-limit", "-grace"} {
+		if !strings.Contains(stderr.String(), flag) {
+			t.Errorf("usage does not mention %s:\n%s", flag, stderr.String())
+		}
+	}
+}
+
+// runInProcess starts run with args and returns the environment lines, a
+// cancel that stops it, and a channel with its exit code.
+func runInProcess(t *testing.T, args ...string) (apiURL, key string, stop context.CancelFunc, exit <-chan int, stderr *syncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	stderr = &syncBuffer{}
+	code := make(chan int, 1)
+	go func() {
+		code <- run(ctx, args, w, stderr)
+		w.Close()
+	}()
+	lines := bufio.NewScanner(r)
+	var got []string
+	for len(got) < 2 && lines.Scan() {
+		got = append(got, lines.Text())
+	}
+	if len(got) < 2 {
+		cancel()
+		t.Fatalf("no environment lines; exit %d; stderr:\n%s", <-code, stderr)
+	}
+	go io.Copy(io.Discard, r) // ends when run returns
+	return strings.TrimPrefix(got[0], "NEBULA_API_URL="), strings.TrimPrefix(got[1], "NEBULA_API_KEY="), cancel, code, stderr
+}
+
+func TestRunServesUntilCancelledAndSaves(t *testing.T) {
+	t.Parallel()
+	state := filepath.Join(t.TempDir(), "state.json")
+	apiURL, key, stop, exit, stderr := runInProcess(t, "-addr", ":0", "-state", state, "-token", "ak_in-process-token")
+	if key != "ak_in-process-token" || !strings.HasPrefix(apiURL, "http://127.0.0.1:") {
+		t.Errorf("lines %q, %q (an empty host means 127.0.0.1)", apiURL, key)
+	}
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	req, _ := http.NewRequest("GET", apiURL+"/api_keys?limit=5", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := (&http.Client{Transport: transport}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("list: %d", resp.StatusCode)
+	}
+	stop()
+	if code := <-exit; code != exitOK {
+		t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
+	}
+	saved, err := os.ReadFile(state)
+	if err != nil || !strings.Contains(string(saved), `"seed": "ak_in-process-token"`) {
+		t.Errorf("saved state: %v\n%s", err, saved)
+	}
+	log := stderr.String()
+	if !strings.Contains(log, " GET /api/v1/api_keys 200 ") || strings.Contains(log, "limit=5") || strings.Contains(log, key) {
+		t.Errorf("stderr should have one line for the request, without query or token:\n%s", log)
+	}
+	if !strings.Contains(log, "state saved to "+state) {
+		t.Errorf("stderr does not say the state was saved:\n%s", log)
+	}
+}
+
+func TestRunLogScrubsCredentialsFromPaths(t *testing.T) {
+	t.Parallel()
+	apiURL, key, stop, exit, stderr := runInProcess(t, "-addr", "127.0.0.1:0", "-user", "alice:pass/word")
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	for _, path := range []string{"/api-keys/" + key, "/x/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", "/users/pass%2Fword"} {
+		resp, err := (&http.Client{Transport: transport}).Get(apiURL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	stop()
+	<-exit
+	log := stderr.String()
+	for _, secret := range []string{key, "eyJhbGciOiJIUzI1NiJ9", "pass%2Fword", "pass/word"} {
+		if strings.Contains(log, secret) {
+			t.Errorf("stderr shows %q:\n%s", secret, log)
+		}
+	}
+	if strings.Count(log, "[REDACTED]") != 3 {
+		t.Errorf("want 3 redacted paths:\n%s", log)
+	}
+}
+
+func TestRunFailsToStart(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() }) // after the parallel subtests
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		file  string // left unchanged
+		wants []string
+	}{
+		{"port in use", []string{"-addr", l.Addr().String()}, "", []string{"cannot listen on " + l.Addr().String(), "address already in use"}},
+		{"state not JSON", []string{"-state", write("a.json", "not json")}, "a.json", []string{"invalid saved state", "left unchanged"}},
+		{"state empty", []string{"-state", write("b.json", "")}, "b.json", []string{"invalid saved state"}},
+		{"state of another format", []string{"-state", write("c.json", `{"format":"other/1","seed":"ak_abcdefghij"}`)}, "c.json", []string{`format "other/1"`}},
+		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "s.json")}, "", []string{"cannot write beside it"}},
+		{"state is a directory", []string{"-state", dir}, "", []string{"-state " + dir}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var before []byte
+			if tt.file != "" {
+				before, _ = os.ReadFile(filepath.Join(dir, tt.file))
+			}
+			args := append([]string{"-addr", "127.0.0.1:0"}, tt.args...)
+			var stdout, stderr strings.Builder
+			if code := run(context.Background(), args, &stdout, &stderr); code != exitFail {
+				t.Errorf("exit code %d, want %d", code, exitFail)
+			}
+			for _, want := range tt.wants {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr %q, want it to say %q", stderr.String(), want)
+				}
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", stdout.String())
+			}
+			if tt.file != "" {
+				if after, _ := os.ReadFile(filepath.Join(dir, tt.file)); string(after) != string(before) {
+					t.Errorf("the file changed to %q", after)
+				}
+			}
+		})
+	}
+}
