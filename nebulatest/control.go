@@ -116,7 +116,10 @@ var (
 	jwtPattern    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 	// secretField finds the value of a JSON field whose name says it is
 	// secret.
-	secretField = regexp.MustCompile(`("(?i:[a-z_]*(?:password|secret|token|api_key|apikey))"\s*:\s*)"(?:[^"\\]|\\.)*"`)
+	// privateKeyBlock is a private key pasted where a public key belongs, PEM
+	// armour and all (possibly JSON-escaped, possibly cut short).
+	privateKeyBlock = regexp.MustCompile(`(?s)-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|$|")|PuTTY-User-Key-File[^"]*`)
+	secretField     = regexp.MustCompile(`("(?i:[a-z_]*(?:password|secret|token|api_key|apikey))"\s*:\s*)"(?:[^"\\]|\\.)*"`)
 )
 
 // sensitiveHeaders are redacted whole.
@@ -151,6 +154,12 @@ func redactBody(body []byte, passwords []string) string {
 		str = form.Encode()
 	}
 	str = secretField.ReplaceAllString(str, `$1"`+redacted+`"`)
+	str = privateKeyBlock.ReplaceAllStringFunc(str, func(m string) string {
+		if strings.HasSuffix(m, `"`) {
+			return redacted + `"`
+		}
+		return redacted
+	})
 	return redactString(str, passwords)
 }
 

@@ -2,6 +2,7 @@ package nebulatest
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	nebula "github.com/nebula-sdk/nebula-go"
 )
 
 // testClock is a clock the test moves.
@@ -621,5 +624,49 @@ func TestStateCarriesSSHKeysAndInstances(t *testing.T) {
 	}
 	if next := newSSHKey(t, b); next != key+1 {
 		t.Fatalf("SSH key counter not restored: %d", next)
+	}
+}
+
+// TestNewClientPollsInMilliseconds: a client from NewClient waits for an
+// instance at the fake's pace, not at the real API's (2 s between polls).
+func TestNewClientPollsInMilliseconds(t *testing.T) {
+	t.Parallel()
+	s := NewServer(WithBootTime(20 * time.Millisecond))
+	defer s.Close()
+	c, err := s.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	key, err := c.SSHKeys.Create(ctx, nebula.CreateSSHKeyRequest{Name: "k", PublicKey: pubKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	products, err := c.Compute.Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	images, err := c.Compute.Images(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req nebula.CreateInstanceRequest
+	for _, p := range products {
+		for _, img := range images {
+			if p.Available && req.ProductID == "" && p.Region == img.Region && p.DataCenterID == img.DataCenterID {
+				req = nebula.CreateInstanceRequest{Name: "fast", ProductID: p.ID, ImageID: img.ID, SSHKeyID: key.ID}
+			}
+		}
+	}
+	start := time.Now()
+	in, err := c.Instances.Create(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Instances.Wait(ctx, in.ID, "Running"); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("create and wait took %v", d)
 	}
 }

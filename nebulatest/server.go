@@ -268,8 +268,9 @@ func (s *Server) Token() string {
 func (s *Server) HTTPClient() *http.Client { return s.srv.Client() }
 
 // NewClient returns a nebula.Client for this Server: its URL and HTTP
-// client, the seed token, and millisecond retry waits so that injected
-// faults do not slow tests down. opts come after these and override them
+// client, the seed token, and millisecond retry waits and instance polling
+// (nebula.WithPolling) so that injected faults and instance lifecycles do
+// not slow tests down. opts come after these and override them
 // (e.g. nebula.WithLogin instead of the seed token).
 func (s *Server) NewClient(opts ...nebula.Option) (*nebula.Client, error) {
 	base := []nebula.Option{
@@ -277,6 +278,7 @@ func (s *Server) NewClient(opts ...nebula.Option) (*nebula.Client, error) {
 		nebula.WithHTTPClient(s.HTTPClient()),
 		nebula.WithToken(s.Token()),
 		nebula.WithRetryWait(time.Millisecond, 10*time.Millisecond),
+		nebula.WithPolling(time.Millisecond, 20*time.Millisecond),
 	}
 	return nebula.NewClient(append(base, opts...)...)
 }
