@@ -398,8 +398,8 @@ func secretForms(secrets []string) []string {
 	if len(secrets) == 0 {
 		return nil
 	}
-	forms := make([]string, 0, 4*len(secrets))
-	seen := make(map[string]bool, 4*len(secrets))
+	var forms []string
+	seen := map[string]bool{}
 	add := func(f string) {
 		if len(f) >= minSecretLen && !seen[f] {
 			seen[f] = true

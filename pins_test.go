@@ -1,0 +1,126 @@
+package nebula
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Small behaviours that mutation testing showed no other test pins: limits
+// at their exact boundaries, message formats, scrubbing order.
+
+func TestWithMaxRetriesBounds(t *testing.T) {
+	t.Parallel()
+	for n, ok := range map[int]bool{-1: false, 0: true, 100: true, 101: false} {
+		_, err := NewClient(WithToken(testToken), WithMaxRetries(n), withEnv(nil))
+		if (err == nil) != ok {
+			t.Errorf("WithMaxRetries(%d): err %v", n, err)
+		}
+	}
+}
+
+func TestAtMostTenRedirectsFollowed(t *testing.T) {
+	t.Parallel()
+	for hops, ok := range map[int]bool{9: true, 10: false} {
+		lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+			n, _ := strconv.Atoi(r.URL.Query().Get("hop"))
+			if n < hops {
+				http.Redirect(w, r, r.URL.Path+"?hop="+strconv.Itoa(n+1), http.StatusFound)
+				return
+			}
+			writeJSON(w, 200, docsList)
+		})
+		_, err := lb.client(t).APIKeys.List(bg)
+		var apiErr *APIError
+		if ok && err != nil || !ok && (!errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusFound) {
+			t.Errorf("%d redirects: err %v", hops, err)
+		}
+	}
+}
+
+func TestFailedEnvelopeWithDataOfAnotherShape(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.reply("POST", "/api-keys", ok(`{"data": "no such thing", "message": "quota reached", "status": "failed"}`))
+	_, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != statusFailed || apiErr.Message != "quota reached" || errors.Is(err, ErrUnexpectedResponse) {
+		t.Fatalf("err %v", err)
+	}
+	// The same shape with a success status is no usable answer.
+	e = newTestEnv(t)
+	e.reply("POST", "/api-keys", ok(`{"data": "no such thing", "message": "ok", "status": "success"}`))
+	if _, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"}); !errors.Is(err, ErrUnexpectedResponse) {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestRequestErrorCountsAttempts(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("connection refused")
+	if got := (&requestError{op: "GET /x", attempts: 1, err: cause}).Error(); got != "nebula: GET /x: connection refused" {
+		t.Errorf("one attempt: %q", got)
+	}
+	if got := (&requestError{op: "GET /x", attempts: 2, err: cause}).Error(); got != "nebula: GET /x: connection refused (after 2 attempts)" {
+		t.Errorf("two attempts: %q", got)
+	}
+}
+
+func TestAnswerErrorMessageByStatusAndShape(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{300, `{"status":"failed","message":"x"}`, "redirect not followed"},
+		{399, `{"status":"failed","message":"x"}`, "redirect not followed"},
+		{400, `{"status":"failed","message":"x"}`, "x"},
+		{299, `{"status":"failed","message":"x"}`, "x"},
+		{422, `{"detail":[]}`, "[]"},
+		{422, `{"detail":[{"msg":"field required"}]}`, "field required"},
+		{422, `{"detail":[{"loc":["body","name"],"msg":"field required"}]}`, "body.name: field required"},
+	}
+	for _, c := range cases {
+		if got := answerFor(c.status, c.body, nil).Message; got != c.want {
+			t.Errorf("%d %s: message %q, want %q", c.status, c.body, got, c.want)
+		}
+	}
+}
+
+func TestASCIILower(t *testing.T) {
+	t.Parallel()
+	if got := asciiLower("@AZ[`az{09É"); got != "@az[`az{09É" {
+		t.Fatalf("asciiLower = %q", got)
+	}
+}
+
+func TestScrubBoundaries(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		text    string
+		secrets []string
+		want    string
+	}{
+		// C1 controls fold to a space; U+00A0 and above are text.
+		{"a\u0080b\u009fc\u00a0d", nil, "a b c\u00a0d"},
+		// A secret of the shortest length scrubbed.
+		{"pw abc x", []string{"abc"}, "pw [REDACTED] x"},
+		{"pw ab x", []string{"ab"}, "pw ab x"},
+		// The longer of two overlapping secrets goes whole.
+		{"key abcdef end", []string{"abcd", "abcdef"}, "key [REDACTED] end"},
+		// Every character of the key alphabet, at its edges, belongs to the run.
+		{"k ak_aAzZ09_-.+/= x", nil, "k ak_[REDACTED] x"},
+		{"k ak_a:b", nil, "k ak_[REDACTED]:b"},
+	}
+	for _, c := range cases {
+		if got := scrub(c.text, c.secrets, 100); got != c.want {
+			t.Errorf("scrub(%q, %q) = %q, want %q", c.text, c.secrets, got, c.want)
+		}
+	}
+	if got := scrub(strings.Repeat("y", 10), nil, 10); got != strings.Repeat("y", 10) {
+		t.Errorf("a text of exactly the limit was cut: %q", got)
+	}
+}
