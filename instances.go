@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -303,7 +304,8 @@ func instancePath(id ID, suffix string) (string, error) {
 //
 // Before sending, Create lists the active instances and refuses a name one
 // of them already has, so that the name identifies the new instance: the
-// API's create answer carries no ID. After the API accepts the create,
+// API's create answer carries no ID. It also reads the catalog and refuses a
+// product and an image that it places in different regions or data centres. After the API accepts the create,
 // Create looks the instance up by name, a few times over several seconds,
 // until it shows.
 //
@@ -316,7 +318,10 @@ func instancePath(id ID, suffix string) (string, error) {
 //     credential. Nothing is sent.
 //   - an error wrapping ErrConflict (not an *APIError) when an active
 //     instance already has the name; nothing is created.
-//   - the errors of List, from the check of the name; nothing is created.
+//   - ErrInvalidArgument when the catalog places the product and the image
+//     in different regions or data centres; nothing is sent.
+//   - the errors of List, Products and Images, from the checks before
+//     sending; nothing is created.
 //   - an *APIError matching ErrBadRequest, ErrUnauthorized, ErrForbidden,
 //     ErrConflict, ErrRateLimited or ErrServerError: the API refused.
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
@@ -340,12 +345,38 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	if len(taken) > 0 {
 		return nil, fmt.Errorf("%w: Create: active instance %s is already named %q; nothing was created", ErrConflict, taken[0].ID, req.Name)
 	}
+	if err := s.checkCatalogPair(ctx, req.ProductID, req.ImageID); err != nil {
+		return nil, err
+	}
 
 	r := &request{method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
 		return nil, err
 	}
 	return s.findCreated(ctx, req.Name)
+}
+
+// checkCatalogPair refuses a product and an image that the catalog places
+// in different regions or data centres: such a create cannot work, and it
+// should cost nothing to learn that. A product or an image the catalog does
+// not list is left to the API to judge.
+func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imageID string) error {
+	products, err := s.client.Compute.Products(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (while checking the product against the catalog; nothing was created)", err)
+	}
+	images, err := s.client.Compute.Images(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (while checking the image against the catalog; nothing was created)", err)
+	}
+	pi := slices.IndexFunc(products, func(p Product) bool { return p.ID == productID })
+	ii := slices.IndexFunc(images, func(img Image) bool { return img.ID == imageID })
+	if pi < 0 || ii < 0 || imageFitsProduct(products[pi], images[ii]) {
+		return nil
+	}
+	p, img := products[pi], images[ii]
+	return invalidArgument("Create: image %s is in %s, data centre %d, but product %s is in %s, data centre %d: pick an image of the product's region and data centre; nothing was created",
+		img.ID, img.Region, img.DataCenterID, p.ID, p.Region, p.DataCenterID)
 }
 
 // createInstanceBody is the JSON body of POST /computing/instance.

@@ -148,10 +148,14 @@ func fastPolls(s *InstancesService) {
 	s.createPoll, s.createPollMax, s.createPollTries = time.Millisecond, 2*time.Millisecond, 3
 }
 
+// newInstancesEnv is a test environment whose catalog is the docs'
+// example, which Create consults before sending.
 func newInstancesEnv(t *testing.T, opts ...Option) *testEnv {
 	t.Helper()
 	e := newTestEnv(t, opts...)
 	fastPolls(e.client.Instances)
+	e.reply("GET", "/computing/products", ok(docsProducts))
+	e.reply("GET", "/computing/images", ok(docsImages))
 	return e
 }
 
@@ -800,7 +804,14 @@ func TestInstancesCreateHangUpIsSentOnce(t *testing.T) {
 	t.Parallel()
 	var posts, lists atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet {
+		switch {
+		case r.URL.Path == "/api/v1/computing/products":
+			w.Write([]byte(docsProducts))
+			return
+		case r.URL.Path == "/api/v1/computing/images":
+			w.Write([]byte(docsImages))
+			return
+		case r.Method == http.MethodGet:
 			lists.Add(1)
 			w.Write([]byte(listOf(0)))
 			return
@@ -1078,5 +1089,34 @@ func TestRunningTime(t *testing.T) {
 		if err := json.Unmarshal([]byte(in), &rt); !errors.Is(err, ErrUnexpectedResponse) {
 			t.Errorf("%s: %v, %v", in, time.Duration(rt), err)
 		}
+	}
+}
+
+func TestInstancesCreateRefusesProductAndImageFromDifferentDataCentres(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, image string
+		refused     bool
+	}{
+		{"same data centre", "fcp66d566c93a95010012", false},
+		{"same region, other data centre", "exoscee6e762-1d11-4f65-a7d6-8c0670b603b2", true},
+		{"other region", "exos60da1d80-a58b-4ff3-8a33-b566b65f3e6e", true},
+		{"not in the catalog: the API decides", "img-unknown", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newInstancesEnv(t)
+			e.reply("GET", "/computing/instances", ok(listOf(0)), ok(`{"data": [`+instanceJSON("7", "testname", "Creating")+`], "total_instance": 1, "status": "success"}`))
+			posts := e.reply("POST", "/computing/instance", ok(`{"message": "ok", "status": "success"}`))
+			req := validCreate()
+			req.ImageID = tc.image
+			_, err := e.client.Instances.Create(bg, req)
+			if refused := errors.Is(err, ErrInvalidArgument); refused != tc.refused || (!tc.refused && err != nil) {
+				t.Fatalf("err %v", err)
+			}
+			if tc.refused && (posts.count() != 0 || !strings.Contains(err.Error(), "data centre")) {
+				t.Fatalf("%d creates sent; err %v", posts.count(), err)
+			}
+		})
 	}
 }
