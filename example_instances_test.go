@@ -48,6 +48,8 @@ func (a *instanceAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/computing/instances":
 		reply(200, a.instances)
+	case r.URL.Path == "/computing/products" || r.URL.Path == "/computing/images":
+		reply(200, map[string]any{}) // an empty catalog: Create leaves the pair to the API
 	case r.Method == http.MethodPost && r.URL.Path == "/computing/instance":
 		var body struct {
 			Name string `json:"instance_name"`
