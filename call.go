@@ -62,7 +62,7 @@ func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, to
 		Backoff:        cl.backoff,
 		ErrorHandler:   cl.errorHandler,
 	}
-	if r.noAuth || c.cred.source != nil {
+	if !r.noAuth && c.cred.source != nil {
 		cl.rc.PrepareRetry = cl.prepareRetry
 	}
 	if r.safety == sendOnce && c.stdTransport {
@@ -85,9 +85,6 @@ func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int
 // prepareRetry asks the TokenSource again before a retry: a token that
 // changes (a rotation, a refreshed login) is picked up by the next attempt.
 func (cl *call) prepareRetry(req *http.Request) error {
-	if cl.req.noAuth {
-		return nil
-	}
 	token, auth, err := cl.client.cred.authorization(cl.ctx)
 	if err != nil {
 		return err
