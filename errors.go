@@ -123,7 +123,7 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
-// outcomeUnknownError marks a POST that failed after the API may have acted
+// outcomeUnknownError marks a create that failed after the API may have acted
 // on it. errors.Is finds both ErrOutcomeUnknown and the cause.
 type outcomeUnknownError struct{ cause error }
 
