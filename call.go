@@ -151,8 +151,13 @@ func (cl *call) onTransportError(ctx context.Context, err error) bool {
 		transportErr: err,
 		permanent:    tlsVerificationFailed(err),
 		callerGaveUp: ctx.Err() != nil,
-		// A *http.Transport finds a connection before it writes a byte.
-		unsent: neverLeft(err) || (cl.trace.GotConn != nil && !cl.gotConn.Load()),
+		unsent:       neverLeft(err),
+	}
+	if cl.trace.GotConn != nil {
+		// A *http.Transport has a connection before it writes a byte, so
+		// until then nothing left; once it had one, something may have,
+		// whatever the error says.
+		o.unsent = !cl.gotConn.Load()
 	}
 	return cl.decide(ctx, o, err)
 }

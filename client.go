@@ -403,6 +403,12 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// Only reads follow redirects: net/http turns a redirected
+			// POST into a GET, whose answer would pass for the create's,
+			// and a second hop would blur what reached the API.
+			if m := via[0].Method; m != http.MethodGet && m != http.MethodHead {
+				return http.ErrUseLastResponse
+			}
 			if !c.sameOrigin(req.URL) || len(via) >= 10 {
 				return http.ErrUseLastResponse
 			}

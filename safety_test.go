@@ -460,3 +460,26 @@ func TestListOfAHundredThousandKeys(t *testing.T) {
 		t.Fatalf("%d keys, err %v", len(keys), err)
 	}
 }
+
+func TestCreateNeverFollowsARedirect(t *testing.T) {
+	t.Parallel()
+	var posts, gets atomic.Int64
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			posts.Add(1)
+			io.Copy(io.Discard, r.Body)
+			http.Redirect(w, r, "/api/v1/elsewhere", http.StatusFound)
+			return
+		}
+		gets.Add(1)
+		writeJSON(w, 200, docsCreateIntID) // would pass for the create's answer
+	})
+	key, err := lb.client(t).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
+	var apiErr *APIError
+	if key != nil || !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusFound {
+		t.Fatalf("key %v, err %v", key, err)
+	}
+	if posts.Load() != 1 || gets.Load() != 0 {
+		t.Fatalf("%d creates, %d redirected reads", posts.Load(), gets.Load())
+	}
+}
