@@ -137,7 +137,7 @@ func (s *BillingService) CreditHistory(ctx context.Context, opts ListOptions) (*
 		return nil, fmt.Errorf("CreditHistory: %w", err)
 	}
 	r := &request{method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
-	data, err := send[creditHistoryData](ctx, s.client, r)
+	data, err := sendNullable[creditHistoryData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +174,7 @@ func (s *BillingService) Invoices(ctx context.Context, opts ListOptions) (*Page[
 		return nil, fmt.Errorf("Invoices: %w", err)
 	}
 	r := &request{method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
-	data, err := send[invoicesData](ctx, s.client, r)
+	data, err := sendNullable[invoicesData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
 	}

@@ -695,6 +695,48 @@ func (e *listEnvelope[E]) fields() (string, bool) {
 
 func (e *listEnvelope[E]) dataProblem() string { return "" }
 
+// sendNullable is send for data that is an object holding a list, which the
+// API may send as null when there is nothing: null gives a zero T (empty
+// lists); an absent data is still ErrUnexpectedResponse.
+func sendNullable[T any](ctx context.Context, c *Client, r *request) (*T, error) {
+	var env nullableDataEnvelope[T]
+	if err := c.do(ctx, r, &env); err != nil {
+		return nil, err
+	}
+	return &env.Data.value, nil
+}
+
+// nullableDataEnvelope tells a null data (seen, zero value) from an absent
+// one (not seen).
+type nullableDataEnvelope[T any] struct {
+	Data   seenValue[T] `json:"data"`
+	Status string       `json:"status"`
+}
+
+func (e *nullableDataEnvelope[T]) fields() (string, bool) { return e.Status, e.Data.seen }
+
+func (e *nullableDataEnvelope[T]) dataProblem() string {
+	if v, ok := any(&e.Data.value).(validator); ok {
+		return v.validate()
+	}
+	return ""
+}
+
+// seenValue records that its JSON key was present; encoding/json calls
+// UnmarshalJSON for a JSON null too, which leaves the zero value.
+type seenValue[T any] struct {
+	seen  bool
+	value T
+}
+
+func (v *seenValue[T]) UnmarshalJSON(b []byte) error {
+	v.seen = true
+	if string(b) == "null" {
+		return nil
+	}
+	return json.Unmarshal(b, &v.value)
+}
+
 // Header values that never change, shared by every request. net/http and
 // RoundTrippers must not modify a request's headers, so sharing is safe.
 var (
@@ -838,8 +880,13 @@ func isBlank(b []byte) bool {
 // jsonErrorText describes a decoding error without quoting the body.
 func jsonErrorText(err error) string {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
+	switch {
+	case errors.As(err, &te):
 		return fmt.Sprintf("field %q holds a JSON %s", te.Field, te.Value)
+	case errors.Is(err, ErrUnexpectedResponse):
+		// The SDK's own value decoders (times, amounts, numbers) say what
+		// was wrong, with at most a short scrubbed excerpt of the value.
+		return strings.TrimPrefix(err.Error(), ErrUnexpectedResponse.Error()+": ")
 	}
 	return "a field has the wrong form"
 }

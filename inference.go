@@ -81,7 +81,7 @@ func (d *modelsData) validate() string {
 // or price in no known form).
 func (s *InferenceService) Models(ctx context.Context) ([]Model, error) {
 	r := &request{method: http.MethodGet, path: "/serverless/models", safety: repeatable}
-	data, err := send[modelsData](ctx, s.client, r)
+	data, err := sendNullable[modelsData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
 	}

@@ -124,3 +124,52 @@ func TestScrubBoundaries(t *testing.T) {
 		t.Errorf("a text of exactly the limit was cut: %q", got)
 	}
 }
+
+func TestNullDataIsEmptyAbsentDataIsUnexpected(t *testing.T) {
+	t.Parallel()
+	calls := map[string]struct {
+		path string
+		call func(*Client) (int, error)
+	}{
+		"CreditHistory": {"/users/credits/history", func(c *Client) (int, error) {
+			p, err := c.Billing.CreditHistory(bg, ListOptions{})
+			if err != nil {
+				return -1, err
+			}
+			return len(p.Items), nil
+		}},
+		"Invoices": {"/users/invoices", func(c *Client) (int, error) {
+			p, err := c.Billing.Invoices(bg, ListOptions{})
+			if err != nil {
+				return -1, err
+			}
+			return len(p.Items), nil
+		}},
+		"Models": {"/serverless/models", func(c *Client) (int, error) {
+			m, err := c.Inference.Models(bg)
+			return len(m), err
+		}},
+	}
+	for name, c := range calls {
+		e := newTestEnv(t)
+		e.reply("GET", c.path, ok(`{"data": null, "message": "nothing yet", "status": "success"}`))
+		if n, err := c.call(e.client); err != nil || n != 0 {
+			t.Errorf("%s, null data: %d items, err %v", name, n, err)
+		}
+		e = newTestEnv(t)
+		e.reply("GET", c.path, ok(`{"message": "ok", "status": "success"}`))
+		if _, err := c.call(e.client); !errors.Is(err, ErrUnexpectedResponse) {
+			t.Errorf("%s, absent data: err %v", name, err)
+		}
+	}
+}
+
+func TestValueErrorsSayWhatIsWrong(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.reply("GET", "/users/credits", ok(`{"data": {"available_balance": "lots"}, "status": "success"}`))
+	_, err := e.client.Billing.Balance(bg)
+	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), `"lots"`) || strings.Contains(err.Error(), "wrong form") {
+		t.Fatalf("err %v", err)
+	}
+}
