@@ -238,10 +238,16 @@ func (cl *call) unexpected(resp *http.Response, reason string) error {
 // errorHandler builds the call's error once go-retryablehttp gives up; err
 // is the last attempt's failure.
 func (cl *call) errorHandler(_ *http.Response, err error, attempts int) (*http.Response, error) {
-	if err == nil {
+	var previous error
+	switch {
+	case err == nil:
 		err = cl.lastErr
+	case err != cl.lastErr:
+		// The TokenSource failed before a retry: keep what the attempt
+		// before it got.
+		previous = cl.lastErr
 	}
-	cl.final = cl.wrap(err, attempts, nil)
+	cl.final = cl.wrap(err, attempts, previous)
 	return nil, cl.final
 }
 

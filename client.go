@@ -753,28 +753,31 @@ func (c *Client) do(ctx context.Context, r *request, out decodedEnvelope) error 
 	if ctx == nil {
 		return invalidArgument("%s: nil context", r.op())
 	}
-	token, err := c.send(ctx, r, out)
+	token, err := c.send(ctx, r, out, "", nil)
 	if token == "" || r.noAuth || c.cred.source == nil || !errors.Is(err, ErrUnauthorized) {
 		return err
 	}
 	if c.cred.login != nil {
 		c.cred.login.invalidate(token)
-	} else if fresh, _, serr := c.cred.authorization(ctx); serr != nil || fresh == token {
+		_, err = c.send(ctx, r, out, "", nil)
 		return err
 	}
-	_, err = c.send(ctx, r, out)
+	fresh, auth, serr := c.cred.authorization(ctx)
+	if serr != nil || fresh == token {
+		return err
+	}
+	_, err = c.send(ctx, r, out, fresh, auth)
 	return err
 }
 
 // send runs one call, with its retries, and reports the token of its last
-// attempt, "" when it sent nothing.
-func (c *Client) send(ctx context.Context, r *request, out decodedEnvelope) (string, error) {
+// attempt, "" when it sent nothing. The first attempt uses token and auth
+// when given (a TokenSource's answer after a 401), else asks for them.
+func (c *Client) send(ctx context.Context, r *request, out decodedEnvelope, token string, auth []string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", &requestError{op: r.op(), err: err}
 	}
-	var auth []string
-	token := ""
-	if !r.noAuth {
+	if !r.noAuth && auth == nil {
 		var err error
 		if token, auth, err = c.cred.authorization(ctx); err != nil {
 			return "", &requestError{op: r.op(), err: err}

@@ -355,6 +355,9 @@ func TestTokenSourceAfter401(t *testing.T) {
 		if len(reqs) != 2 || reqs[1].Header.Get("Authorization") != "Bearer tok-new" {
 			t.Fatalf("sent %v", reqs)
 		}
+		if n := asked.Load(); n != 2 {
+			t.Fatalf("the source was asked %d times: once per attempt, and once more after the 401", n)
+		}
 	})
 	t.Run("the same token is not", func(t *testing.T) {
 		t.Parallel()
@@ -481,5 +484,22 @@ func TestCreateNeverFollowsARedirect(t *testing.T) {
 	}
 	if posts.Load() != 1 || gets.Load() != 0 {
 		t.Fatalf("%d creates, %d redirected reads", posts.Load(), gets.Load())
+	}
+}
+
+func TestTokenSourceFailingBeforeARetryKeepsTheEarlierError(t *testing.T) {
+	t.Parallel()
+	vault := errors.New("vault sealed")
+	var asked atomic.Int64
+	e := newTestEnv(t, WithTokenSource(funcTokenSource(func(context.Context) (string, error) {
+		if asked.Add(1) > 1 {
+			return "", vault
+		}
+		return "tok-a", nil
+	})))
+	rec := e.reply("GET", "/api_keys", status(503, failedEnvelope("busy")))
+	_, err := e.client.APIKeys.List(bg)
+	if !errors.Is(err, vault) || !errors.Is(err, ErrServerError) || rec.count() != 1 {
+		t.Fatalf("err %v after %d requests", err, rec.count())
 	}
 }
