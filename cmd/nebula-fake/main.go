@@ -49,6 +49,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -343,6 +344,8 @@ func accessLogger(logs *logWriter, users []user) func(nebulatest.Access) {
 // (and saying how many) while stderr is not being read: a harness that
 // never reads stderr must not stall the fake once the pipe is full.
 type logWriter struct {
+	mu      sync.Mutex // guards closed against printf racing close
+	closed  bool
 	lines   chan string
 	done    chan struct{}
 	dropped atomic.Int64
@@ -363,6 +366,14 @@ func newLogWriter(w io.Writer) *logWriter {
 }
 
 func (l *logWriter) printf(format string, args ...any) {
+	// A handler that hijacked its connection (a hang-up fault) may still
+	// log after shutdown has closed the queue: drop its line.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		l.dropped.Add(1)
+		return
+	}
 	select {
 	case l.lines <- fmt.Sprintf(format, args...) + "\n":
 	default:
@@ -373,7 +384,10 @@ func (l *logWriter) printf(format string, args ...any) {
 // close writes what is queued, giving up after a second if stderr is
 // blocked.
 func (l *logWriter) close() {
+	l.mu.Lock()
+	l.closed = true
 	close(l.lines)
+	l.mu.Unlock()
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {

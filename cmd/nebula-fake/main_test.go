@@ -719,3 +719,18 @@ func TestHarnessScript(t *testing.T) {
 		t.Fatalf("harness.sh did not finish its checks:\n%s", out)
 	}
 }
+
+// TestLogWriterAfterClose: a handler that hijacked its connection (a
+// hang-up fault) can log after shutdown closed the queue; the line is
+// dropped rather than panicking on a closed channel.
+func TestLogWriterAfterClose(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	l := newLogWriter(&out)
+	l.printf("before %d", 1)
+	l.close()
+	l.printf("after %d", 2) // panicked before
+	if got := out.String(); got != "before 1\n" {
+		t.Fatalf("log %q", got)
+	}
+}
