@@ -252,8 +252,8 @@ func (e *nullableEnvelope[T]) dataProblem() string {
 // Errors: ErrInvalidArgument (nil context); an *APIError matching
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse (a catalog in no known shape, a product
-// without an id or availability, a number, price or availability in no
-// known form).
+// without an id, a number, price or availability in no known form; an
+// absent or null availability is false).
 func (s *ComputeService) Products(ctx context.Context) ([]Product, error) {
 	r := &request{method: http.MethodGet, path: "/computing/products", safety: repeatable}
 	var env nullableEnvelope[productsData]

@@ -104,8 +104,8 @@ type Instance struct {
 }
 
 // CreateInstanceRequest describes a new instance. Every field is required.
-// ProductID and ImageID must come from the same region and data center (see
-// Client.Compute); the API, not Create, checks that.
+// ProductID and ImageID must come from the same region and data centre (see
+// Client.Compute); Create refuses a pair the catalog places apart.
 type CreateInstanceRequest struct {
 	Name      string // instance_name; must not be the name of an active instance
 	ProductID string // product_id, from the product catalog
@@ -319,9 +319,9 @@ func instancePath(id ID, suffix string) (string, error) {
 //   - an error wrapping ErrConflict (not an *APIError) when an active
 //     instance already has the name; nothing is created.
 //   - ErrInvalidArgument when the catalog places the product and the image
-//     in different regions or data centres; nothing is sent.
-//   - the errors of List, Products and Images, from the checks before
-//     sending; nothing is created.
+//     in different regions or data centres; nothing is created (the checks
+//     before it have read the list and the catalog).
+//   - the errors of List, from the check of the name; nothing is created.
 //   - an *APIError matching ErrBadRequest, ErrUnauthorized, ErrForbidden,
 //     ErrConflict, ErrRateLimited or ErrServerError: the API refused.
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
@@ -359,15 +359,16 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 // checkCatalogPair refuses a product and an image that the catalog places
 // in different regions or data centres: such a create cannot work, and it
 // should cost nothing to learn that. A product or an image the catalog does
-// not list is left to the API to judge.
+// not list, or a catalog that cannot be read, leaves the pair to the API to
+// judge: the check must not keep anyone from creating instances.
 func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imageID string) error {
 	products, err := s.client.Compute.Products(ctx)
 	if err != nil {
-		return fmt.Errorf("%w (while checking the product against the catalog; nothing was created)", err)
+		return ctx.Err() // nil unless the caller gave up
 	}
 	images, err := s.client.Compute.Images(ctx)
 	if err != nil {
-		return fmt.Errorf("%w (while checking the image against the catalog; nothing was created)", err)
+		return ctx.Err()
 	}
 	pi := slices.IndexFunc(products, func(p Product) bool { return p.ID == productID })
 	ii := slices.IndexFunc(images, func(img Image) bool { return img.ID == imageID })

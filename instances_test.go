@@ -1120,3 +1120,18 @@ func TestInstancesCreateRefusesProductAndImageFromDifferentDataCentres(t *testin
 		})
 	}
 }
+
+func TestInstancesCreateGoesOnWhenTheCatalogCannotBeRead(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	fastPolls(e.client.Instances)
+	e.reply("GET", "/computing/products", status(403, failedEnvelope("catalog not for you")))
+	e.reply("GET", "/computing/images", ok(docsImages))
+	e.reply("GET", "/computing/instances", ok(listOf(0)), ok(`{"data": [`+instanceJSON("7", "testname", "Creating")+`], "total_instance": 1, "status": "success"}`))
+	posts := e.reply("POST", "/computing/instance", ok(`{"message": "ok", "status": "success"}`))
+	req := validCreate()
+	req.ImageID = "exoscee6e762-1d11-4f65-a7d6-8c0670b603b2" // apart from the product, if only the catalog said so
+	if _, err := e.client.Instances.Create(bg, req); err != nil || posts.count() != 1 {
+		t.Fatalf("err %v, %d creates", err, posts.count())
+	}
+}
