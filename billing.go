@@ -199,14 +199,6 @@ func (s *BillingService) AllInvoices(ctx context.Context) iter.Seq2[Invoice, err
 	return allPages(ctx, defaultPageSize, s.Invoices)
 }
 
-func flexTotal(t *flexInt) *int {
-	if t == nil {
-		return nil
-	}
-	n := int(*t)
-	return &n
-}
-
 // DownloadInvoice writes the PDF of invoice id (Invoice.ID, not its Number)
 // to w and returns how many bytes it wrote. The PDF is streamed: memory use
 // does not depend on its size, and there is no size limit.

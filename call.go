@@ -126,10 +126,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	putBuffer(buf)
 	cl.lastErr = apiErr
 
-	o := attemptOutcome{status: resp.StatusCode, failedEnvelope: apiErr.Status == statusFailed}
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		o.retryAfter = ra
-	}
+	o := attemptOutcome{status: resp.StatusCode, failedEnvelope: apiErr.Status == statusFailed, retryAfter: apiErr.RetryAfter}
 	return cl.decide(ctx, o, apiErr), nil
 }
 

@@ -582,6 +582,19 @@ func checkToken(token string) error {
 	return nil
 }
 
+// checkName refuses a name that is blank or holds a control character (a
+// NUL, a line break), which no list could show sensibly. op and what name
+// the call and the field in the error.
+func checkName(op, what, name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return invalidArgument("%s: the %s must not be empty or blank", op, what)
+	case hasControl(name):
+		return invalidArgument("%s: the %s holds a control character", op, what)
+	}
+	return nil
+}
+
 func hasControl(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c == 0x7f {

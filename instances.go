@@ -390,7 +390,7 @@ type createInstanceBody struct {
 
 // createInstanceJSON checks req and encodes it.
 func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
-	if err := checkInstanceName("Create", req.Name); err != nil {
+	if err := checkName("Create", "instance name", req.Name); err != nil {
 		return nil, err
 	}
 	for _, f := range [...]struct{ what, v string }{
@@ -420,16 +420,6 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 		return nil, invalidArgument("Create: %v", err)
 	}
 	return body, nil
-}
-
-func checkInstanceName(op, name string) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return invalidArgument("%s: the instance name must not be empty or blank", op)
-	case hasControl(name):
-		return invalidArgument("%s: the instance name holds a control character", op)
-	}
-	return nil
 }
 
 // findCreated looks for the instance just created, with a short backoff,
@@ -476,7 +466,7 @@ func (s *InstancesService) Lookup(ctx context.Context, name string) (*Instance, 
 	if ctx == nil {
 		return nil, invalidArgument("Lookup: nil context")
 	}
-	if err := checkInstanceName("Lookup", name); err != nil {
+	if err := checkName("Lookup", "instance name", name); err != nil {
 		return nil, err
 	}
 	found, err := s.activeNamed(ctx, name)
@@ -571,12 +561,7 @@ func (s *InstancesService) list(ctx context.Context, path string, opts ListOptio
 	if err := s.client.do(ctx, r, env); err != nil {
 		return nil, err
 	}
-	var total *int
-	if env.Total != nil {
-		n := int(*env.Total)
-		total = &n
-	}
-	return newPage(env.instances(), total, opts), nil
+	return newPage(env.instances(), flexTotal(env.Total), opts), nil
 }
 
 // Start starts instance id. Starting a running instance changes nothing, so

@@ -126,3 +126,12 @@ func allPages[T any](ctx context.Context, pageSize int, fetch func(context.Conte
 		}
 	}
 }
+
+// flexTotal is a total_* count as newPage takes it: nil when absent.
+func flexTotal(t *flexInt) *int {
+	if t == nil {
+		return nil
+	}
+	n := int(*t)
+	return &n
+}

@@ -175,7 +175,7 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if isDigits(v) {
+	if allDigits(v) {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs > maxRetryAfterSeconds {
 			secs = maxRetryAfterSeconds
@@ -187,15 +187,6 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	return max(when.Sub(now), 0), true
-}
-
-func isDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // maxRetryAfterSeconds caps what a Retry-After can claim so that the

@@ -132,7 +132,7 @@ type sshKeyBody struct {
 // cause, when the request failed after the API may have stored the key: List
 // tells whether it did.
 func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest) (*SSHKey, error) {
-	if err := checkSSHKeyName("SSHKeys.Create", req.Name); err != nil {
+	if err := checkName("SSHKeys.Create", "name", req.Name); err != nil {
 		return nil, err
 	}
 	line, blob, err := checkPublicKey(req.PublicKey)
@@ -183,12 +183,8 @@ func (s *SSHKeysService) List(ctx context.Context, opts ListOptions) (*Page[SSHK
 	for i := range wire {
 		items[i] = wire[i].public()
 	}
-	var total *int
-	switch {
-	case data.Total != nil:
-		n := int(*data.Total)
-		total = &n
-	case data.null:
+	total := flexTotal(data.Total)
+	if total == nil && data.null {
 		total = new(int)
 	}
 	return newPage(items, total, opts), nil
@@ -222,7 +218,7 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string) (*SSHKe
 	if err != nil {
 		return nil, err
 	}
-	if err := checkSSHKeyName("SSHKeys.Rename", name); err != nil {
+	if err := checkName("SSHKeys.Rename", "name", name); err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(sshKeyBody{KeyName: name})
@@ -397,16 +393,4 @@ func redactKeyBlobs(s string) string {
 
 func isBase64Byte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '='
-}
-
-// checkSSHKeyName refuses a name that is blank or holds a control character
-// (a NUL, a line break), which no key list could show sensibly.
-func checkSSHKeyName(op, name string) error {
-	switch {
-	case strings.TrimSpace(name) == "":
-		return invalidArgument("%s: the name must not be empty or blank", op)
-	case hasControl(name):
-		return invalidArgument("%s: the name holds a control character", op)
-	}
-	return nil
 }
