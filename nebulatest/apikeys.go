@@ -48,22 +48,35 @@ func (s *Server) createKey(c *call) reply {
 	}
 	k := st.addKey(*req.Name, req.Description, newKeyValue(), s.cfg.uuidIDs)
 	st.created++
-	return ok(map[string]any{
-		"id": k.jsonID(), "key": k.value, "name": k.name, "description": k.description,
-	}, "API key successfully created")
+	return ok(createdKeyJSON{ID: k.jsonID(), Key: k.value, Name: k.name, Description: k.description},
+		"API key successfully created")
+}
+
+// keyJSON is an API key as the list shows it; createdKeyJSON as a create
+// answers it, value included.
+type keyJSON struct {
+	ID          any    `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	PartialKey  string `json:"partial_key_data"`
+}
+
+type createdKeyJSON struct {
+	ID          any    `json:"id"`
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
 }
 
 func (s *Server) listKeys(*call) reply {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]map[string]any, 0, len(s.st.keysByValue))
+	out := make([]keyJSON, 0, len(s.st.keysByValue))
 	for _, k := range s.st.keys {
 		if k.deleted {
 			continue
 		}
-		out = append(out, map[string]any{
-			"id": k.jsonID(), "name": k.name, "description": k.description, "partial_key_data": partialKey,
-		})
+		out = append(out, keyJSON{ID: k.jsonID(), Name: k.name, Description: k.description, PartialKey: partialKey})
 	}
 	return ok(out, "API keys successfully retrieved")
 }

@@ -783,6 +783,21 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		w.Write(rep.raw)
 		return
 	}
+	if len(rep.extra) == 0 {
+		// Structs encode faster than maps (no key sorting): this is every
+		// answer but the instance lists.
+		status := "success"
+		if rep.status >= 300 {
+			status = "failed"
+			rep.data, rep.noData = nil, false
+		}
+		if rep.noData {
+			writeJSON(w, rep.status, envelopeNoData{Message: rep.message, Status: status})
+			return
+		}
+		writeJSON(w, rep.status, envelopeJSON{Data: rep.data, Message: rep.message, Status: status})
+		return
+	}
 	env := make(map[string]any, 3+len(rep.extra))
 	for k, v := range rep.extra {
 		env[k] = v
@@ -798,6 +813,19 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		}
 	}
 	writeJSON(w, rep.status, env)
+}
+
+// envelopeJSON and envelopeNoData are the API's envelope, with and without
+// data.
+type envelopeJSON struct {
+	Data    any    `json:"data"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+}
+
+type envelopeNoData struct {
+	Message string `json:"message"`
+	Status  string `json:"status"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
