@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Small behaviours that mutation testing showed no other test pins: limits
@@ -171,5 +172,53 @@ func TestValueErrorsSayWhatIsWrong(t *testing.T) {
 	_, err := e.client.Billing.Balance(bg)
 	if !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), `"lots"`) || strings.Contains(err.Error(), "wrong form") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestRunningTimeBounds(t *testing.T) {
+	t.Parallel()
+	cases := map[string]struct {
+		want time.Duration
+		ok   bool
+	}{
+		`"0.0000 hours"`:         {0, true},
+		`"1.5 hours"`:            {90 * time.Minute, true},
+		`"-1 hours"`:             {0, false},
+		`"2562047 hours"`:        {2562047 * time.Hour, true},
+		`"99999999999999 hours"`: {0, false},
+	}
+	for in, c := range cases {
+		var rt runningTime
+		err := rt.UnmarshalJSON([]byte(in))
+		if (err == nil) != c.ok || (c.ok && time.Duration(rt) != c.want) {
+			t.Errorf("%s: %v, err %v", in, time.Duration(rt), err)
+		}
+	}
+}
+
+func TestDecimalNeedsADigit(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`"-"`, `"+"`, `"."`, `"-."`, `"$"`} {
+		var d Decimal
+		if err := d.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("Decimal(%s) = %q, want an error", in, d)
+		}
+	}
+	for in, want := range map[string]Decimal{`"-1"`: "-1", `".5"`: ".5", `"5."`: "5.", `"+0.0"`: "+0.0"} {
+		var d Decimal
+		if err := d.UnmarshalJSON([]byte(in)); err != nil || d != want && d != Decimal(strings.TrimPrefix(string(want), "+")) {
+			t.Errorf("Decimal(%s) = %q, %v", in, d, err)
+		}
+	}
+}
+
+func TestWithPollingEqualBounds(t *testing.T) {
+	t.Parallel()
+	c := newTestEnv(t, WithPolling(5*time.Millisecond, 5*time.Millisecond)).client
+	if lo, hi := c.Instances.waitBounds(); lo != hi || hi != 5*time.Millisecond {
+		t.Fatalf("Wait %v..%v", lo, hi)
+	}
+	if first, most, _ := c.Instances.pollSchedule(); first != most || most != 5*time.Millisecond {
+		t.Fatalf("Create %v..%v", first, most)
 	}
 }
