@@ -305,7 +305,7 @@ func commands(file, text string) (cmds []command, excerpts map[string][]string, 
 		}
 		blockMarked := false
 		for _, b := range block {
-			if strings.TrimSpace(b.text) == "# "+needsAccount {
+			if strings.HasPrefix(strings.TrimSpace(b.text), "# "+needsAccount) {
 				blockMarked = true
 			}
 		}
