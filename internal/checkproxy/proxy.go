@@ -91,18 +91,19 @@ func New(o Options) (*Proxy, error) {
 	return &Proxy{upstream: u, transport: t, checker: NewChecker(logf), recorder: o.Recorder, logf: logf}, nil
 }
 
-// ParseUpstream checks an upstream base URL as New does.
+// ParseUpstream checks an upstream base URL as New does. Its errors never
+// show the URL's user info (a password may be there).
 func ParseUpstream(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("-proxy %q: %v", raw, err)
+		return nil, errors.New("-proxy: not a URL")
 	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
-		return nil, fmt.Errorf("-proxy %q: want an absolute http(s) URL such as https://api.nebulablock.com/api/v1", raw)
+		return nil, errors.New("-proxy: want an absolute http(s) URL such as https://api.nebulablock.com/api/v1")
 	case u.User != nil, u.RawQuery != "", u.Fragment != "":
-		return nil, fmt.Errorf("-proxy %q: want no user info, query or fragment", raw)
+		return nil, fmt.Errorf("-proxy %s: want no user info, query or fragment", u.Redacted())
 	case u.Scheme == "http" && !isLoopback(u.Hostname()):
-		return nil, fmt.Errorf("-proxy %q: plain http only to a loopback host (the token goes there)", raw)
+		return nil, fmt.Errorf("-proxy %s: plain http only to a loopback host (the token goes there)", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = strings.TrimSuffix(u.RawPath, "/")
