@@ -72,7 +72,7 @@ func (c *Checker) Report() []Drift {
 }
 
 func (c *Checker) add(route, field, seen, expected string) {
-	k := Drift{Route: route, Field: field, Seen: scrubText(seen), Expected: expected}
+	k := Drift{Route: scrubText(route), Field: field, Seen: scrubText(seen), Expected: expected}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if d, ok := c.index[k]; ok {
@@ -133,7 +133,12 @@ func (c *Checker) Check(x *Exchange) {
 	c.checkSuccess(rn, r, env, x)
 	if c.sdk {
 		if err := sdkDecode(r, id, x); err != nil {
-			c.add(rn, "(sdk)", err.Error(), "an answer the SDK decodes")
+			// The SDK's error may quote a piece of the answer: the
+			// secrets of this exchange are hidden in it as in a cassette.
+			red := newRedactor()
+			red.learnBody(x.ReqBody)
+			red.learnBody(x.Body)
+			c.add(rn, "(sdk)", red.scrub(err.Error()), "an answer the SDK decodes")
 		}
 	}
 }

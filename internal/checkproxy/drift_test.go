@@ -364,3 +364,29 @@ func TestDriftReportIsBounded(t *testing.T) {
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// The report is shared with the project: no secret of the answer, nor one
+// in a path, is quoted in it, even where the SDK's error quotes the answer.
+func TestDriftReportHoldsNoSecret(t *testing.T) {
+	t.Parallel()
+	const password = "Zz-Secret-991x"
+	ch := NewChecker(nil)
+	ch.Check(&Exchange{Method: "GET", Path: "/computing/instance/9", Status: 200, Header: http.Header{},
+		Body: []byte(`{"data":[{"id":9,"host_name":"vm","status":"Running","vm_password":"` + password + `","running_time":"` + password + `"}],"message":"ok","status":"success"}`)})
+	ch.Check(&Exchange{Method: "GET", Path: "/users/ak_Qw3rTy-uIoP-aSdF/profile", Status: 200, Header: http.Header{},
+		Body: []byte(`{"data":{"email":"ada.lovelace@example.org"},"message":"ok","status":"success"}`)})
+	got := ch.Report()
+	sdkSeen := false
+	for _, d := range got {
+		b, _ := json.Marshal(d)
+		for _, secret := range []string{password, "ak_Qw3rTy-uIoP-aSdF", "ada.lovelace"} {
+			if strings.Contains(string(b), secret) {
+				t.Errorf("%s holds %q", b, secret)
+			}
+		}
+		sdkSeen = sdkSeen || d.Field == "(sdk)"
+	}
+	if !sdkSeen || len(got) < 2 {
+		t.Errorf("report %+v, want an SDK error and an unknown route", got)
+	}
+}
