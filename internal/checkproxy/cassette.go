@@ -62,7 +62,8 @@ var cassetteName = regexp.MustCompile(`^([0-9]+)-.*\.json$`)
 
 // NewRecorder returns a Recorder writing into dir, which it creates if
 // needed. Numbering continues after the cassettes already there, so a
-// second run adds to the first.
+// second run adds to the first. It returns the error of creating or
+// reading dir.
 func NewRecorder(dir string) (*Recorder, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -84,7 +85,8 @@ func NewRecorder(dir string) (*Recorder, error) {
 
 // Record writes x as the next cassette, its secrets (and those of every
 // exchange recorded before, and the token of authorization) replaced by
-// placeholders.
+// placeholders. It returns the error of encoding or writing the file; the
+// exchange itself has been answered either way.
 func (rec *Recorder) Record(x *Exchange, authorization, reqContentType string) error {
 	if authorization != "" {
 		rec.redact.learnToken(authorization)
@@ -180,7 +182,8 @@ type Replayer struct {
 	served map[string]int
 }
 
-// NewReplayer loads every cassette in dir.
+// NewReplayer loads every cassette (*.json) in dir. It fails when dir
+// cannot be read, holds a file that is not a cassette, or holds none.
 func NewReplayer(dir string) (*Replayer, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
