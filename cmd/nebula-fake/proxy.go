@@ -141,15 +141,14 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 	return exitOK
 }
 
-// accessLog logs one line per request, as the fake does; the path is
-// scrubbed as the fake's is.
+// accessLog logs one line per request, as the fake does, with anything in
+// the path that looks like a secret replaced.
 func accessLog(logs *logWriter, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		path := apiKeyPattern.ReplaceAllString(r.URL.Path, "[REDACTED]")
-		path = jwtPattern.ReplaceAllString(path, "[REDACTED]")
+		path := checkproxy.Scrub(r.URL.Path)
 		status := sw.status
 		if status == 0 {
 			status = http.StatusOK
