@@ -143,6 +143,7 @@ func TestProxyRecordReplayProgram(t *testing.T) {
 		{"GET", "/users/credits", ""},
 		{"GET", "/computing/instances", ""},
 		{"GET", "/nowhere", ""},
+		{"DELETE", "/ssh-keys/" + up.key, ""}, // a key where an ID goes, by mistake
 	}
 	type answer struct {
 		code int
