@@ -32,7 +32,7 @@ type call struct {
 	client *Client
 	ctx    context.Context
 	req    request // a copy, so the caller's request need not escape
-	token  string // the token of the latest attempt; "" without one
+	token  string  // the token of the latest attempt; "" without one
 
 	// gotConn is set once a *http.Transport has a connection for the
 	// current attempt: before it, no byte of the request can have left.
