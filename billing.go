@@ -212,9 +212,11 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // The download is retried, like any read, only while nothing has been
 // written to w; once bytes have reached w, a failure ends the call with the
 // count written so far, and w holds an incomplete PDF the caller should
-// discard. The per-attempt timeout (WithTimeout, default 30 s) bounds the
-// whole download, body included: raise it for large invoices on slow links,
-// or use the context for the overall limit.
+// discard. The per-attempt timeout (WithCallTimeout, else WithTimeout,
+// default 30 s) bounds the wait for the answer's headers and then each
+// read's idle time, never the whole transfer: a slow, steady download is
+// never cut off, and one that stalls that long fails. Use the context for
+// an overall limit.
 //
 // Errors: ErrInvalidArgument (nil context or writer, an id that is empty,
 // "." or "..", or shaped like a key value or a JWT; nothing is sent); an
