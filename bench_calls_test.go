@@ -15,7 +15,8 @@ import (
 // the same run, with no options and with WithResponseInto:
 //
 //	go test -run '^$' -bench '^BenchmarkCall$' -benchmem -count 6 . | tee bench.txt
-//	go run golang.org/x/perf/cmd/benchstat@latest -col /client bench.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -filter '/client:*' -col /client bench.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -filter '/options:*' -col /options bench.txt
 func BenchmarkCall(b *testing.B) {
 	bodies := map[string][]byte{
 		"/api/v1/users/credits": []byte(docsBalance),
@@ -71,6 +72,38 @@ func BenchmarkCall(b *testing.B) {
 			}},
 	}
 	for _, c := range calls {
+		// side by side: each iteration makes one plain call and one SDK
+		// call, alternately, and times each: on a shared machine, a burst
+		// of load slows both alike, so the ratio holds where the separate
+		// sub-benchmarks below vary by tens of percent.
+		for _, opt := range []string{"none", "response"} {
+			b.Run("call="+c.name+"/options="+opt+"/side-by-side", func(b *testing.B) {
+				var resp Response
+				ctx := context.Background()
+				var plainTime, sdkTime time.Duration
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					if err := c.plain(ctx); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					var err error
+					if opt == "response" {
+						err = c.sdk(ctx, WithResponseInto(&resp))
+					} else {
+						err = c.sdk(ctx)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					plainTime += t1.Sub(t0)
+					sdkTime += time.Since(t1)
+				}
+				b.ReportMetric(float64(plainTime.Nanoseconds())/float64(b.N), "plain-ns/op")
+				b.ReportMetric(float64(sdkTime.Nanoseconds())/float64(b.N), "sdk-ns/op")
+				b.ReportMetric(float64(sdkTime)/float64(plainTime), "sdk/plain")
+			})
+		}
 		b.Run("call="+c.name+"/client=plain", func(b *testing.B) { runSerial(b, c.plain) })
 		b.Run("call="+c.name+"/client=sdk", func(b *testing.B) {
 			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx) })

@@ -42,6 +42,10 @@ type CallInfo struct {
 	Route     string
 	Service   string // the Client field: "Instances"
 	Operation string // the method: "Create"
+	// Host is the base URL's host, with its port when it names one
+	// ("api.nebulablock.com", "127.0.0.1:8080"): a tracer's server.address
+	// and server.port.
+	Host string
 }
 
 // AttemptInfo describes one attempt of a call.
@@ -74,8 +78,9 @@ type CallResult struct {
 	OutcomeUnknown bool          // errors.Is(Err, ErrOutcomeUnknown)
 }
 
-// WithObserver makes every call of the Client report to o. A nil o is
-// refused.
+// WithObserver makes every call of the Client report to o (see Observer for
+// which calls and when). A nil o makes NewClient fail with
+// ErrInvalidArgument. Of several WithObserver options the last counts.
 func WithObserver(o Observer) Option {
 	return func(c *config) error {
 		if o == nil {
