@@ -83,14 +83,19 @@ var refusedCallHeaders = map[string]bool{
 	"Authorization": true, "Host": true, "Content-Length": true, "Content-Type": true, "Cookie": true,
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
 	"Te": true, "Transfer-Encoding": true, "Upgrade": true, "Trailer": true,
+	// The SDK's own: the answer must be the JSON (or PDF) it decodes, and
+	// WithUserAgent names the caller.
+	"Accept": true, "User-Agent": true,
 }
 
 // WithCallHeader adds a header to every attempt of this call (a trace id, a
 // tenant tag). Refused, with ErrInvalidArgument: Authorization, Host,
 // Content-Length, Content-Type, Cookie, the hop-by-hop headers (Connection,
 // Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer),
-// an invalid name, and control characters (TAB, DEL and C1 included) in the
-// name or value. The value is never logged or put in an error.
+// Proxy-Authorization, the SDK's own Accept and User-Agent (use
+// WithUserAgent), an invalid name, and control characters (TAB, DEL and C1
+// included) in the name or value. The value is never logged, put in an
+// error or shown to an Observer.
 func WithCallHeader(key, value string) CallOption {
 	return CallOption{apply: func(c *callConfig) error {
 		name := textproto.CanonicalMIMEHeaderKey(key)

@@ -295,3 +295,24 @@ func TestGenerateImageAnswerMayExceedTheUsualCap(t *testing.T) {
 		t.Fatalf("the image cap is %d", maxBodyBytes*maxBodyFactor)
 	}
 }
+
+func TestWithCallHeaderRefusesTheSDKsHeaders(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	rec := e.anyRequest(ok(docsList))
+	for _, k := range []string{"Authorization", "authorization", "Host", "Content-Length", "Content-Type", "Cookie",
+		"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Transfer-Encoding", "Upgrade", "Trailer",
+		"Accept", "User-Agent", "X Bad", "", "X-Ok\x00"} {
+		if _, err := e.client.APIKeys.List(bg, WithCallHeader(k, "v")); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: err %v", k, err)
+		}
+	}
+	for _, v := range []string{"a\tb", "a\x7fb", "a\u0085b", "a\r\nX-Injected: 1"} {
+		if _, err := e.client.APIKeys.List(bg, WithCallHeader("X-Trace", v)); !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), v) {
+			t.Errorf("%q: err %v", v, err)
+		}
+	}
+	if rec.count() != 0 {
+		t.Fatalf("%d requests sent", rec.count())
+	}
+}
