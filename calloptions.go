@@ -32,6 +32,11 @@ type callConfig struct {
 // newCallConfig applies opts in order. The first refused option is the
 // call's error, wrapping ErrInvalidArgument.
 func newCallConfig(op string, opts []CallOption) (callConfig, error) {
+	if len(opts) == 0 {
+		// Most calls: no options, and no heap for the config (applying
+		// options through func values makes it escape).
+		return callConfig{maxRetries: -1}, nil
+	}
 	cfg := callConfig{maxRetries: -1}
 	for i, o := range opts {
 		if o.apply == nil {
