@@ -51,6 +51,9 @@ func BenchmarkCallOverhead(b *testing.B) {
 	})
 	b.Run("client=sdk-response", func(b *testing.B) {
 		var resp Response
-		runSerial(b, func(ctx context.Context) error { _, err := sdk.Billing.Balance(ctx, WithResponseInto(&resp)); return err })
+		runSerial(b, func(ctx context.Context) error {
+			_, err := sdk.Billing.Balance(ctx, WithResponseInto(&resp))
+			return err
+		})
 	})
 }
