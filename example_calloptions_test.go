@@ -73,3 +73,50 @@ func ExampleWithCallTimeout() {
 	// timed out: true
 	// 0 keys, <nil>
 }
+
+// printObserver prints what an Observer is told; a tracer would start a
+// span in CallStart and return the context holding it.
+type printObserver struct{}
+
+func (printObserver) CallStart(ctx context.Context, info nebula.CallInfo) context.Context {
+	fmt.Println("start", info.Service+"."+info.Operation, info.Method, info.Route)
+	return ctx
+}
+
+func (printObserver) AttemptDone(_ context.Context, _ nebula.CallInfo, a nebula.AttemptInfo) {
+	fmt.Println("attempt", a.Attempt, "status", a.StatusCode, "retry", a.Retry)
+}
+
+func (printObserver) CallDone(_ context.Context, _ nebula.CallInfo, r nebula.CallResult) {
+	fmt.Println("done after", r.Attempts, "attempts, error:", r.Err)
+}
+
+// WithObserver reports every call and each of its attempts: here a busy
+// API's 503, retried, then the answer. The route is a template, so that
+// every SSH key's delete is one route.
+func ExampleWithObserver() {
+	busy := true
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if busy {
+			busy = false
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"data":null,"message":"busy","status":"failed"}`)
+			return
+		}
+		fmt.Fprint(w, `{"data":{},"message":"SSH key deleted","status":"success"}`)
+	}))
+	defer api.Close()
+	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(api.URL),
+		nebula.WithRetryWait(time.Millisecond, 2*time.Millisecond), nebula.WithObserver(printObserver{}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := client.SSHKeys.Delete(context.Background(), "75"); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// start SSHKeys.Delete DELETE /ssh-keys/{id}
+	// attempt 1 status 503 retry true
+	// attempt 2 status 200 retry false
+	// done after 2 attempts, error: <nil>
+}
