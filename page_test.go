@@ -6,6 +6,7 @@ import (
 	"math"
 	"reflect"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -149,7 +150,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(tt.n)}
 			var got []int
-			for v, err := range allPages(context.Background(), tt.size, f.fetch) {
+			for v, err := range allPages(context.Background(), tt.size, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -168,7 +169,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 func TestAllPagesIsLazy(t *testing.T) {
 	t.Parallel()
 	f := &fakeList{data: seq(5)}
-	it := allPages(context.Background(), 2, f.fetch)
+	it := allPages(context.Background(), 2, f.fetch, intKey)
 	if len(f.calls) != 0 {
 		t.Fatalf("%d fetches before the loop started", len(f.calls))
 	}
@@ -204,7 +205,7 @@ func TestAllPagesBreakStopsFetching(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(10)}
 			n := 0
-			for _, err := range allPages(context.Background(), 2, f.fetch) {
+			for _, err := range allPages(context.Background(), 2, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -245,7 +246,7 @@ func TestAllPagesYieldsErrorOnce(t *testing.T) {
 			}
 			var seen []int
 			errs := 0
-			for v, err := range allPages(context.Background(), 2, fetch) {
+			for v, err := range allPages(context.Background(), 2, fetch, intKey) {
 				if err != nil {
 					errs++
 					if !errors.Is(err, boom) || v != 0 {
@@ -293,7 +294,7 @@ func TestAllPagesRefusesAServerThatDoesNotAdvance(t *testing.T) {
 			}
 			var seen []int
 			var errs []error
-			for v, err := range allPages(context.Background(), 2, fetch) {
+			for v, err := range allPages(context.Background(), 2, fetch, intKey) {
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -314,7 +315,7 @@ func TestAllPagesNilPage(t *testing.T) {
 	t.Parallel()
 	fetch := func(context.Context, ListOptions) (*Page[int], error) { return nil, nil }
 	errs := 0
-	for _, err := range allPages(context.Background(), 2, fetch) {
+	for _, err := range allPages(context.Background(), 2, fetch, intKey) {
 		if !errors.Is(err, ErrUnexpectedResponse) {
 			t.Errorf("got %v, want ErrUnexpectedResponse", err)
 		}
@@ -330,7 +331,7 @@ func TestAllPagesNilContext(t *testing.T) {
 	f := &fakeList{data: seq(3)}
 	errs := 0
 	//lint:ignore SA1012 a nil context is what this test is about
-	for _, err := range allPages(nil, 2, f.fetch) { //nolint:staticcheck
+	for _, err := range allPages(nil, 2, f.fetch, intKey) { //nolint:staticcheck
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("got %v, want ErrInvalidArgument", err)
 		}
@@ -369,7 +370,7 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 		return newPage(items, &total, o), nil
 	}
 	sum := 0
-	for v, err := range allPages(context.Background(), 2, fetch) {
+	for v, err := range allPages(context.Background(), 2, fetch, func(b *big) string { return strconv.Itoa(b.n) }) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -379,3 +380,6 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 		t.Errorf("sum %d, want 10", sum)
 	}
 }
+
+// intKey is an int item's identity in a page walk.
+func intKey(v *int) string { return strconv.Itoa(*v) }
