@@ -32,8 +32,7 @@ type call struct {
 	client *Client
 	ctx    context.Context
 	req    request // a copy, so the caller's request need not escape
-	out    decodedEnvelope
-	token  string // the token of the latest attempt; "" without one
+	token  string  // the token of the latest attempt; "" without one
 
 	// gotConn is set once a *http.Transport has a connection for the
 	// current attempt: before it, no byte of the request can have left.
@@ -52,8 +51,8 @@ type call struct {
 	limited      io.LimitedReader // reused by readBody, saving an allocation per read
 }
 
-func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, token string) *call {
-	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
+func newCall(ctx context.Context, c *Client, r *request, token string) *call {
+	cl := &call{client: c, ctx: ctx, req: *r, token: token}
 	cl.rc = retryablehttp.Client{
 		HTTPClient:     c.http,
 		RetryMax:       c.maxRetries, // retryPolicy stops first; this only agrees with it
@@ -211,7 +210,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		}
 		return &cutShortError{err}
 	}
-	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, cl.out)
+	failed, reason := decodeSuccess(buf.Bytes(), &cl.req)
 	switch {
 	case failed:
 		e := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
