@@ -72,7 +72,10 @@ func newCall(ctx context.Context, c *Client, r *request, token string) *call {
 
 func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 
-func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int) {
+func (cl *call) beforeAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
+	if cl.req.safety == sendOnce {
+		req.GetBody = nil // an earlier attempt's 307 may have set it
+	}
 	cl.attempt = retry + 1
 	cl.handled = false
 	cl.gotConn.Store(false)

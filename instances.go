@@ -1037,7 +1037,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 			if errors.As(err, &se) {
 				return nil, err
 			}
-			return nil, fmt.Errorf("nebula: %s: waiting for %d instances to be %q: %w", op, len(pending), want, err)
+			return nil, fmt.Errorf("nebula: %s: waiting for %d instances (%s) to be %q: %w", op, len(pending), joinIDs(slices.Sorted(maps.Keys(pending))), want, err)
 		}
 		if len(pending) == 0 {
 			return done, nil
