@@ -3,6 +3,7 @@ package nebula
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"runtime"
@@ -383,3 +384,41 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 
 // intKey is an int item's identity in a page walk.
 func intKey(v *int) string { return strconv.Itoa(*v) }
+
+func TestWalkEndsAfterMaxPages(t *testing.T) {
+	t.Parallel()
+	// Every page is new and promises a successor: the walk stops all the same.
+	calls := 0
+	fetch := func(_ context.Context, o ListOptions) (*Page[int], error) {
+		calls++
+		return newPage([]int{o.Offset}, nil, o), nil
+	}
+	n := 0
+	var last error
+	for _, err := range allPages(context.Background(), 1, fetch, intKey) {
+		n++
+		last = err
+	}
+	if !errors.Is(last, ErrUnexpectedResponse) || calls != maxPages || n != maxPages+1 {
+		t.Errorf("%d fetches, %d yields, last error %v", calls, n, last)
+	}
+}
+
+func TestWalkSkipsItemsSeenOnAnEarlierPage(t *testing.T) {
+	t.Parallel()
+	pages := map[int][]int{0: {1, 2, 3}, 3: {3, 4, 5}, 6: {6}}
+	fetch := func(_ context.Context, o ListOptions) (*Page[int], error) {
+		total := 7
+		return newPage(pages[o.Offset], &total, o), nil
+	}
+	var got []int
+	for v, err := range allPages(context.Background(), 3, fetch, intKey) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5 6]" {
+		t.Errorf("got %v", got)
+	}
+}
