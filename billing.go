@@ -245,6 +245,7 @@ func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer
 		path:   "/users/invoice-download/" + escaped,
 		safety: repeatable,
 		accept: headerAcceptPDF,
+		stream: true,
 		sink:   d.sink,
 	}
 	err = s.client.do(ctx, r)

@@ -10,14 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"os"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 const (
@@ -461,13 +458,36 @@ type attemptTransport struct {
 	timeout time.Duration
 }
 
+// attemptSettingsKey keys a call's attemptSettings in its requests'
+// context; a call without them (the usual case) carries none.
+type attemptSettingsKey struct{}
+
+// attemptSettings are a call's exceptions to attemptTransport's defaults.
+type attemptSettings struct {
+	timeout time.Duration // WithCallTimeout; 0: the Client's
+	// stream: bound the wait for the headers and then each read's idle
+	// time, not the whole attempt (a download streamed to the caller).
+	stream bool
+}
+
 func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	ctx, cancel := context.WithTimeout(parent, t.timeout)
+	timeout, option := t.timeout, "WithTimeout"
+	var stream bool
+	if s, ok := parent.Value(attemptSettingsKey{}).(attemptSettings); ok {
+		if s.timeout > 0 {
+			timeout, option = s.timeout, "WithCallTimeout"
+		}
+		stream = s.stream
+	}
+	if stream {
+		return roundTripIdle(t.rt, req, parent, timeout, option)
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
-		return nil, t.timedOut(parent, err)
+		return nil, timedOut(parent, err, timeout, option)
 	}
 	if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && req.GetBody == nil {
 		// Only now, with the answer that says the request was not acted
@@ -478,15 +498,15 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			req.GetBody = body.reader
 		}
 	}
-	resp.Body = &attemptBody{ReadCloser: resp.Body, t: t, parent: parent, cancel: cancel}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, parent: parent, cancel: cancel, timeout: timeout, option: option}
 	return resp, nil
 }
 
 // timedOut names the per-attempt timeout as the cause when it, and not the
 // caller's context, ended the attempt.
-func (t attemptTransport) timedOut(parent context.Context, err error) error {
+func timedOut(parent context.Context, err error, timeout time.Duration, option string) error {
 	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
-		return &attemptTimeoutError{timeout: t.timeout}
+		return &attemptTimeoutError{timeout: timeout, option: option}
 	}
 	return err
 }
@@ -505,9 +525,10 @@ func (b redirectBody) reader() (io.ReadCloser, error) {
 // attemptBody ends the attempt's context once the body is read or closed.
 type attemptBody struct {
 	io.ReadCloser
-	t      attemptTransport
-	parent context.Context
-	cancel context.CancelFunc
+	parent  context.Context
+	cancel  context.CancelFunc
+	timeout time.Duration
+	option  string
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
@@ -516,7 +537,7 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.cancel()
 	case err != nil:
-		err = b.t.timedOut(b.parent, err)
+		err = timedOut(b.parent, err, b.timeout, b.option)
 	}
 	return n, err
 }
@@ -527,12 +548,81 @@ func (b *attemptBody) Close() error {
 	return err
 }
 
-// attemptTimeoutError is an attempt that took longer than WithTimeout. Like
-// http.Client's own timeout error it matches context.DeadlineExceeded.
-type attemptTimeoutError struct{ timeout time.Duration }
+// errIdle is the cause an idle timer cancels a streamed attempt with.
+var errIdle = errors.New("idle")
+
+// roundTripIdle sends a request whose answer is streamed to the caller: the
+// timeout bounds the wait for the answer's headers, then each read of the
+// body, never the whole transfer, so a slow, steady download is never cut.
+func roundTripIdle(rt http.RoundTripper, req *http.Request, parent context.Context, timeout time.Duration, option string) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	timer := time.AfterFunc(timeout, func() { cancel(errIdle) })
+	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if err != nil {
+		err = idleTimedOut(ctx, parent, err, timeout, option)
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &idleBody{ReadCloser: resp.Body, ctx: ctx, parent: parent, cancel: cancel, timer: timer, timeout: timeout, option: option}
+	return resp, nil
+}
+
+// idleTimedOut names the timeout as the cause when the idle timer, and not
+// the caller's context, ended the attempt.
+func idleTimedOut(ctx, parent context.Context, err error, timeout time.Duration, option string) error {
+	if context.Cause(ctx) == errIdle && parent.Err() == nil {
+		return &attemptTimeoutError{timeout: timeout, option: option, idle: true}
+	}
+	return err
+}
+
+// idleBody arms the idle timer for each read: a read that waits longer than
+// the timeout for data ends the attempt.
+type idleBody struct {
+	io.ReadCloser
+	ctx, parent context.Context
+	cancel      context.CancelCauseFunc
+	timer       *time.Timer
+	timeout     time.Duration
+	option      string
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Stop()
+	switch {
+	case err == io.EOF:
+		b.cancel(nil)
+	case err != nil:
+		err = idleTimedOut(b.ctx, b.parent, err, b.timeout, b.option)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+// attemptTimeoutError is an attempt that took longer than WithTimeout or
+// WithCallTimeout (option names which), or a streamed answer idle for that
+// long. Like http.Client's own timeout error it matches
+// context.DeadlineExceeded.
+type attemptTimeoutError struct {
+	timeout time.Duration
+	option  string
+	idle    bool // a streamed answer stalled
+}
 
 func (e *attemptTimeoutError) Error() string {
-	return "attempt timed out after " + e.timeout.String() + " (WithTimeout)"
+	if e.idle {
+		return "attempt stalled: no data for " + e.timeout.String() + " (" + e.option + ")"
+	}
+	return "attempt timed out after " + e.timeout.String() + " (" + e.option + ")"
 }
 func (e *attemptTimeoutError) Timeout() bool        { return true }
 func (e *attemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
@@ -671,12 +761,24 @@ type request struct {
 	// status. send, sendList, sendNullable and sendPage set it.
 	decode func(env *rawEnvelope) string
 	// accept replaces "Accept: application/json" (a PDF download).
-	accept  []string
+	accept []string
+	// stream: the answer is streamed to the caller (a PDF download), so
+	// the per-attempt timeout bounds the wait for the answer's headers and
+	// then each read's idle time, not the whole transfer.
+	stream bool
+	// bigBody: the answer may be maxBodyFactor times the usual cap (a
+	// generated image, which is billed: a big one must not fail the call).
+	bigBody bool
 	secrets []string // values to keep out of errors besides the token (a password)
 }
 
-// op names the call in errors and logs, e.g. "POST /api-keys".
-func (r *request) op() string { return r.method + " " + r.path }
+// op names the call in errors, e.g. "APIKeys.Create: POST /api-keys".
+func (r *request) op() string {
+	if r.name == "" {
+		return r.method + " " + r.path
+	}
+	return r.name + ": " + r.method + " " + r.path
+}
 
 // rawEnvelope is an answer of the API decoded once: its status, and its data
 // kept raw, its presence known, until the call's decoder reads it into the
@@ -823,96 +925,6 @@ var (
 	headerJSON       = []string{"application/json"}
 	headerForm       = []string{"application/x-www-form-urlencoded"}
 )
-
-// do is the one request pipeline: the attempt loop, then one replay after a
-// 401 when a fresh credential can be had (a new login, or a TokenSource that
-// now gives another token). A 401 means the API did nothing, so even a
-// create may be replayed; a second 401 is returned as it is.
-func (c *Client) do(ctx context.Context, r *request) error {
-	if ctx == nil {
-		return invalidArgument("%s: nil context", r.op())
-	}
-	if _, err := newCallConfig(r.name, r.opts); err != nil {
-		return err
-	}
-	token, err := c.send(ctx, r, "", nil)
-	if token == "" || r.noAuth || c.cred.source == nil || !errors.Is(err, ErrUnauthorized) {
-		return err
-	}
-	if c.cred.login != nil {
-		c.cred.login.invalidate(token)
-		_, err = c.send(ctx, r, "", nil)
-		return err
-	}
-	fresh, auth, serr := c.cred.authorization(ctx)
-	if serr != nil || fresh == token {
-		return err
-	}
-	_, err = c.send(ctx, r, fresh, auth)
-	return err
-}
-
-// send runs one call, with its retries, and reports the token of its last
-// attempt, "" when it sent nothing. The first attempt uses token and auth
-// when given (a TokenSource's answer after a 401), else asks for them.
-func (c *Client) send(ctx context.Context, r *request, token string, auth []string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", &requestError{op: r.op(), err: err}
-	}
-	if !r.noAuth && auth == nil {
-		var err error
-		if token, auth, err = c.cred.authorization(ctx); err != nil {
-			return "", &requestError{op: r.op(), err: err}
-		}
-	}
-
-	cl := newCall(ctx, c, r, token)
-	if cl.trace.GotConn != nil {
-		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
-	}
-	var body any // an untyped nil: a typed nil []byte would make GET chunked
-	if r.body != nil {
-		body = r.body
-	}
-	target := c.baseURL + r.path
-	if r.query != "" {
-		target += "?" + r.query
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
-	if err != nil {
-		return token, &requestError{op: r.op(), err: err}
-	}
-	if r.safety == sendOnce {
-		// Without GetBody neither Go's HTTP/1 nor its HTTP/2 transport can
-		// replay the request by itself (HTTP/2 does after some stream
-		// resets); only retryPolicy decides on a second send.
-		req.GetBody = nil
-		if r.body != nil {
-			req.Request = req.Request.WithContext(context.WithValue(req.Context(), redirectBodyKey{}, redirectBody(r.body)))
-		}
-	}
-	h := req.Header
-	h["Accept"] = headerAcceptJSON
-	if r.accept != nil {
-		h["Accept"] = r.accept
-	}
-	h["User-Agent"] = c.userAgent
-	if auth != nil {
-		h["Authorization"] = auth
-	}
-	switch {
-	case r.body == nil:
-	case r.form:
-		h["Content-Type"] = headerForm
-	default:
-		h["Content-Type"] = headerJSON
-	}
-	req.SetResponseHandler(cl.handleResponse)
-	if _, err := cl.rc.Do(req); err != nil {
-		return cl.token, cl.result(err)
-	}
-	return cl.token, nil
-}
 
 // decodeSuccess decodes a complete 2xx body once and hands its data to the
 // request's decoder. It reports a "failed" envelope, which the caller turns

@@ -270,7 +270,7 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	if err != nil {
 		return nil, invalidArgument("GenerateImage: %v", err)
 	}
-	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce}
+	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce, bigBody: true}
 	var out generatedImages
 	r.decode = out.decode
 	if err := s.client.do(ctx, r); err != nil {
