@@ -263,9 +263,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPolling sets how Instances.Wait polls, from min backing off to max
-// (default 2s to 15s), and how Instances.Create looks for the instance it
-// just created (default 0.5s to 4s, five looks). Tests against nebulatest
+// WithPolling sets how Instances.Wait, WaitFunc and WaitAll poll, from min
+// backing off to max (default 2s to 15s), and how Instances.Create looks for
+// the instance it just created (default 0.5s to 4s, five looks). A call's
+// WithCallPolling overrides it for that call. Tests against nebulatest
 // use milliseconds; against the real API the defaults spare the rate limit.
 // min must be positive and max at least min.
 func WithPolling(min, max time.Duration) Option {

@@ -16,13 +16,16 @@ import (
 )
 
 // InstancesService manages GPU instances: Create, Lookup, Get, List, All,
-// ListDeleted, Start, Stop, Reboot, Delete and Wait. Get it from
-// Client.Instances.
+// ListDeleted, AllDeleted, Start, Stop, Reboot, Delete, and the waits Wait,
+// WaitFunc and WaitAll. Get it from Client.Instances. It is safe for
+// concurrent use.
 //
 // A GPU instance costs money from the moment it is created, so Create is
-// never sent twice and refuses a name an active instance already has: the
-// name is how Create and Lookup find an instance that the API's create
-// answer does not identify. See Create.
+// never sent twice, refuses a name an active instance already has, and
+// refuses a second Create of a name while one is in flight on the same
+// Client: the name, and the IDs seen before sending, are how Create and
+// Lookup find an instance that the API's create answer does not identify.
+// See Create.
 type InstancesService struct {
 	client *Client
 
@@ -81,7 +84,7 @@ func (s *InstancesService) pollSchedule() (first, most time.Duration, tries int)
 type Instance struct {
 	ID          ID
 	Name        string         // host_name: the name given at creation
-	Status      InstanceStatus // as the API writes it: StatusRunning, StatusDeleted, ... (see Wait)
+	Status      InstanceStatus // as the API writes it: StatusRunning, StatusDeleted, ... (compare with Is; see Wait)
 	Region      string         // "CANADA"
 	ProductType string         // product_type: "GPU", "CPU", "Virtual Machine"
 	CPUCores    int
@@ -383,7 +386,7 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 
 	r := &request{name: "Instances.Create", route: "/computing/instance", opts: opts, method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
-		return nil, seeOtherUnknown(err)
+		return nil, err
 	}
 	in, err := s.findCreated(ctx, req.Name, before, cfg, checkOpts)
 	if err != nil {
@@ -393,16 +396,6 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 		cfg.progress(*in)
 	}
 	return in, nil
-}
-
-// seeOtherUnknown makes a 303 answering a create ErrOutcomeUnknown: the
-// server says it acted, elsewhere, and the SDK does not follow it there.
-func seeOtherUnknown(err error) error {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.HTTPStatus == http.StatusSeeOther && !errors.Is(err, ErrOutcomeUnknown) {
-		return &outcomeUnknownError{cause: err}
-	}
-	return err
 }
 
 // claim marks a Create of name as in flight, and reports false when one

@@ -762,3 +762,26 @@ func TestInstanceNotListedMatchesOutcomeUnknown(t *testing.T) {
 		t.Errorf("%v", err)
 	}
 }
+
+func TestSeeOtherAnsweringACreateIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var requests []string
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests = append(requests, r.Method+" "+r.URL.Path)
+		mu.Unlock()
+		w.Header().Set("Location", "/api/v1/elsewhere")
+		w.WriteHeader(http.StatusSeeOther)
+	})
+	c, _ := accountClient(t, h)
+	_, err := c.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "k"})
+	if !errors.Is(err, ErrOutcomeUnknown) {
+		t.Errorf("APIKeys.Create answered 303: %v, want ErrOutcomeUnknown", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(requests) != 1 || requests[0] != "POST /api/v1/api-keys" {
+		t.Errorf("requests %q, want the one POST", requests)
+	}
+}
