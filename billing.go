@@ -170,7 +170,7 @@ func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts
 // CreditHistory), holding one page in memory. It stops at the first error,
 // which it yields once, and fetches nothing more once the loop is left.
 func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOption) iter.Seq2[CreditEntry, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
+	return allPages(ctx, "Billing.AllCreditHistory", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
 		return s.CreditHistory(ctx, lo, opts...)
 	}, creditEntryKey)
 }
@@ -200,7 +200,7 @@ func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...C
 // page in memory. It stops at the first error, which it yields once, and
 // fetches nothing more once the loop is left.
 func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) iter.Seq2[Invoice, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
+	return allPages(ctx, "Billing.AllInvoices", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
 		return s.Invoices(ctx, lo, opts...)
 	}, func(in *Invoice) string { return string(in.ID) })
 }

@@ -445,7 +445,7 @@ type preCreate struct {
 func (s *InstancesService) survey(ctx context.Context, name string, opts []CallOption) (preCreate, error) {
 	pre := preCreate{active: make(map[ID]struct{})}
 	var taken *Instance
-	total, err := walkPages(ctx, ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, func(in *Instance) bool {
+	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, func(in *Instance) bool {
 		if !in.Status.Active() {
 			return true
 		}
@@ -612,12 +612,12 @@ func (s *InstancesService) findNew(ctx context.Context, name string, pre preCrea
 		return true
 	}
 	tail := max(0, pre.total-defaultPageSize/2)
-	if _, err := walkPages(ctx, ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect); err != nil {
+	if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect); err != nil {
 		return nil, err
 	}
 	if len(fresh) == 0 && tail > 0 {
 		others = 0
-		if _, err := walkPages(ctx, ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, collect); err != nil {
+		if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, collect); err != nil {
 			return nil, err
 		}
 	}
@@ -669,7 +669,7 @@ func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...Call
 		return nil, err
 	}
 	var found []Instance
-	_, err := walkPages(ctx, ListOptions{Limit: defaultPageSize}, s.lister(withoutResponse(opts)), instanceKey, func(in *Instance) bool {
+	_, err := walkPages(ctx, "Instances.Lookup", ListOptions{Limit: defaultPageSize}, s.lister(withoutResponse(opts)), instanceKey, func(in *Instance) bool {
 		if in.Name == name && in.Status.Active() {
 			found = append(found, *in)
 		}
@@ -740,7 +740,7 @@ func (s *InstancesService) List(ctx context.Context, lo ListOptions, opts ...Cal
 // ignores offset), the instances outnumber the stated total, or the list
 // goes on for more than 10 000 pages.
 func (s *InstancesService) All(ctx context.Context, opts ...CallOption) iter.Seq2[Instance, error] {
-	return allPages(ctx, defaultPageSize, s.lister(opts), instanceKey)
+	return allPages(ctx, "Instances.All", defaultPageSize, s.lister(opts), instanceKey)
 }
 
 // ListDeleted returns one page of the deleted instances.
@@ -755,7 +755,7 @@ func (s *InstancesService) ListDeleted(ctx context.Context, lo ListOptions, opts
 //
 // Errors: those of All.
 func (s *InstancesService) AllDeleted(ctx context.Context, opts ...CallOption) iter.Seq2[Instance, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
+	return allPages(ctx, "Instances.AllDeleted", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
 		return s.ListDeleted(ctx, lo, opts...)
 	}, instanceKey)
 }
@@ -994,7 +994,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 	for {
 		listed := make(map[ID]bool, len(pending))
 		var seeErr error
-		_, err := walkPages(ctx, ListOptions{Limit: defaultPageSize}, s.lister(callOpts), instanceKey, func(in *Instance) bool {
+		_, err := walkPages(ctx, op, ListOptions{Limit: defaultPageSize}, s.lister(callOpts), instanceKey, func(in *Instance) bool {
 			if _, ok := pending[in.ID]; !ok {
 				return true
 			}

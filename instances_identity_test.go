@@ -550,17 +550,17 @@ func TestHostilePages(t *testing.T) {
 					t.Fatal("All does not end")
 				}
 			}
-			if !errors.Is(last, ErrUnexpectedResponse) {
-				t.Errorf("All ended with %v, want ErrUnexpectedResponse", last)
+			if !errors.Is(last, ErrUnexpectedResponse) || !strings.Contains(last.Error(), "Instances.All") {
+				t.Errorf("All ended with %v, want ErrUnexpectedResponse naming Instances.All", last)
 			}
 			if calls() != tc.calls {
 				t.Errorf("All: %d list requests, want %d", calls(), tc.calls)
 			}
-			if _, err := c.Instances.Lookup(bg, "seed"); !errors.Is(err, ErrUnexpectedResponse) {
+			if _, err := c.Instances.Lookup(bg, "seed"); !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "Instances.Lookup") {
 				t.Errorf("Lookup: %v", err)
 			}
 			before := calls()
-			if _, err := c.Instances.Create(bg, validCreate()); !errors.Is(err, ErrUnexpectedResponse) {
+			if _, err := c.Instances.Create(bg, validCreate()); !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), "Instances.Create") {
 				t.Errorf("Create: %v", err)
 			}
 			if calls()-before != tc.calls {

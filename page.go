@@ -98,13 +98,14 @@ const maxPages = 10000
 // pageSize}, and yields each item once. It holds one page in memory (and the
 // IDs seen so far), stops fetching as soon as the caller breaks out of the
 // loop, and on the first error yields it once (with the zero T) and stops.
-// key gives an item's identity (its ID); see walkPages for the rules that
+// op names the call in errors ("SSHKeys.All"); key gives an item's
+// identity (its ID); see walkPages for the rules that
 // end a walk against a server that does not page as documented. ctx goes to
 // fetch as it is (fetch reports a nil one as ErrInvalidArgument).
-func allPages[T any](ctx context.Context, pageSize int, fetch func(context.Context, ListOptions) (*Page[T], error), key func(*T) string) iter.Seq2[T, error] {
+func allPages[T any](ctx context.Context, op string, pageSize int, fetch func(context.Context, ListOptions) (*Page[T], error), key func(*T) string) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
-		_, err := walkPages(ctx, ListOptions{Limit: pageSize}, fetch, key, func(v *T) bool { return yield(*v, nil) })
+		_, err := walkPages(ctx, op, ListOptions{Limit: pageSize}, fetch, key, func(v *T) bool { return yield(*v, nil) })
 		if err != nil {
 			yield(zero, err)
 		}
@@ -128,7 +129,7 @@ func allPages[T any](ctx context.Context, pageSize int, fetch func(context.Conte
 //     handed out, which the distinct keys cannot exceed);
 //   - the next page does not start after the current one;
 //   - more than maxPages pages.
-func walkPages[T any](ctx context.Context, start ListOptions, fetch func(context.Context, ListOptions) (*Page[T], error), key func(*T) string, visit func(*T) bool) (int, error) {
+func walkPages[T any](ctx context.Context, op string, start ListOptions, fetch func(context.Context, ListOptions) (*Page[T], error), key func(*T) string, visit func(*T) bool) (int, error) {
 	opts := start
 	seen := make(map[string]struct{})
 	pages := make(map[[sha256.Size]byte]int) // a page's key set -> its number
@@ -136,14 +137,14 @@ func walkPages[T any](ctx context.Context, start ListOptions, fetch func(context
 	var keys []string
 	for n := 1; ; n++ {
 		if n > maxPages {
-			return 0, fmt.Errorf("%w: the list goes on past %d pages", ErrUnexpectedResponse, maxPages)
+			return 0, fmt.Errorf("%w: %s: the list goes on past %d pages", ErrUnexpectedResponse, op, maxPages)
 		}
 		page, err := fetch(ctx, opts)
 		if err != nil {
 			return 0, err
 		}
 		if page == nil {
-			return 0, fmt.Errorf("%w: a list call returned no page", ErrUnexpectedResponse)
+			return 0, fmt.Errorf("%w: %s: a list call returned no page", ErrUnexpectedResponse, op)
 		}
 		items, next, total := page.Items, page.Next, page.Total
 		keys = keys[:0]
@@ -153,7 +154,7 @@ func walkPages[T any](ctx context.Context, start ListOptions, fetch func(context
 		if len(items) > 0 {
 			fp := keySetPrint(keys)
 			if earlier, ok := pages[fp]; ok {
-				return 0, fmt.Errorf("%w: page %d (offset %d) repeats the items of page %d: the server seems to ignore offset", ErrUnexpectedResponse, n, opts.Offset, earlier)
+				return 0, fmt.Errorf("%w: %s: page %d (offset %d) repeats the items of page %d: the server seems to ignore offset", ErrUnexpectedResponse, op, n, opts.Offset, earlier)
 			}
 			pages[fp] = n
 		}
@@ -167,7 +168,7 @@ func walkPages[T any](ctx context.Context, start ListOptions, fetch func(context
 			}
 			distinct++
 			if distinct > total {
-				return 0, fmt.Errorf("%w: the list holds more than the %d items it says it has", ErrUnexpectedResponse, total)
+				return 0, fmt.Errorf("%w: %s: the list holds more than the %d items it says it has", ErrUnexpectedResponse, op, total)
 			}
 			if !visit(&items[i]) {
 				return total, nil
@@ -177,7 +178,7 @@ func walkPages[T any](ctx context.Context, start ListOptions, fetch func(context
 			return total, nil
 		}
 		if next.Offset <= opts.Offset {
-			return 0, fmt.Errorf("%w: the next page starts at offset %d, not after %d", ErrUnexpectedResponse, next.Offset, opts.Offset)
+			return 0, fmt.Errorf("%w: %s: the next page starts at offset %d, not after %d", ErrUnexpectedResponse, op, next.Offset, opts.Offset)
 		}
 		opts = *next
 	}

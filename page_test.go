@@ -151,7 +151,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(tt.n)}
 			var got []int
-			for v, err := range allPages(context.Background(), tt.size, f.fetch, intKey) {
+			for v, err := range allPages(context.Background(), "Test.All", tt.size, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -170,7 +170,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 func TestAllPagesIsLazy(t *testing.T) {
 	t.Parallel()
 	f := &fakeList{data: seq(5)}
-	it := allPages(context.Background(), 2, f.fetch, intKey)
+	it := allPages(context.Background(), "Test.All", 2, f.fetch, intKey)
 	if len(f.calls) != 0 {
 		t.Fatalf("%d fetches before the loop started", len(f.calls))
 	}
@@ -206,7 +206,7 @@ func TestAllPagesBreakStopsFetching(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(10)}
 			n := 0
-			for _, err := range allPages(context.Background(), 2, f.fetch, intKey) {
+			for _, err := range allPages(context.Background(), "Test.All", 2, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -247,7 +247,7 @@ func TestAllPagesYieldsErrorOnce(t *testing.T) {
 			}
 			var seen []int
 			errs := 0
-			for v, err := range allPages(context.Background(), 2, fetch, intKey) {
+			for v, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 				if err != nil {
 					errs++
 					if !errors.Is(err, boom) || v != 0 {
@@ -295,7 +295,7 @@ func TestAllPagesRefusesAServerThatDoesNotAdvance(t *testing.T) {
 			}
 			var seen []int
 			var errs []error
-			for v, err := range allPages(context.Background(), 2, fetch, intKey) {
+			for v, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -316,7 +316,7 @@ func TestAllPagesNilPage(t *testing.T) {
 	t.Parallel()
 	fetch := func(context.Context, ListOptions) (*Page[int], error) { return nil, nil }
 	errs := 0
-	for _, err := range allPages(context.Background(), 2, fetch, intKey) {
+	for _, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 		if !errors.Is(err, ErrUnexpectedResponse) {
 			t.Errorf("got %v, want ErrUnexpectedResponse", err)
 		}
@@ -332,7 +332,7 @@ func TestAllPagesNilContext(t *testing.T) {
 	f := &fakeList{data: seq(3)}
 	errs := 0
 	//lint:ignore SA1012 a nil context is what this test is about
-	for _, err := range allPages(nil, 2, f.fetch, intKey) { //nolint:staticcheck
+	for _, err := range allPages(nil, "Test.All", 2, f.fetch, intKey) { //nolint:staticcheck
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("got %v, want ErrInvalidArgument", err)
 		}
@@ -371,7 +371,7 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 		return newPage(items, &total, o), nil
 	}
 	sum := 0
-	for v, err := range allPages(context.Background(), 2, fetch, func(b *big) string { return strconv.Itoa(b.n) }) {
+	for v, err := range allPages(context.Background(), "Test.All", 2, fetch, func(b *big) string { return strconv.Itoa(b.n) }) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -395,7 +395,7 @@ func TestWalkEndsAfterMaxPages(t *testing.T) {
 	}
 	n := 0
 	var last error
-	for _, err := range allPages(context.Background(), 1, fetch, intKey) {
+	for _, err := range allPages(context.Background(), "Test.All", 1, fetch, intKey) {
 		n++
 		last = err
 	}
@@ -412,7 +412,7 @@ func TestWalkSkipsItemsSeenOnAnEarlierPage(t *testing.T) {
 		return newPage(pages[o.Offset], &total, o), nil
 	}
 	var got []int
-	for v, err := range allPages(context.Background(), 3, fetch, intKey) {
+	for v, err := range allPages(context.Background(), "Test.All", 3, fetch, intKey) {
 		if err != nil {
 			t.Fatal(err)
 		}
