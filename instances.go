@@ -1020,7 +1020,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 			}
 			in, gerr := s.Get(ctx, id, callOpts...)
 			if gerr != nil {
-				err = fmt.Errorf("nebula: %s: instance %s: %w", op, id, gerr)
+				err = fmt.Errorf("instance %s: %w", id, gerr)
 				break
 			}
 			err = see(in)
