@@ -253,3 +253,21 @@ func TestObserverSeesTokenSourceFailure(t *testing.T) {
 		t.Fatalf("Response %+v", resp)
 	}
 }
+
+// The fast path for request ids gives what scrubbing gives.
+func TestPlainRequestIDAgreesWithScrub(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"zq9-Mx7vP2wLr4Kt", "p@ss w0rd!x", testToken}
+	for _, id := range []string{
+		"req-1", "4f6c2a0e-9b1d-4e27-8c55-0d3f1b2a9e77", "abc.def:ghi_jkl",
+		"x-zq9-Mx7vP2wLr4Kt-y", "p%40ss+w0rd%21x", `p\u0040ss`, "ak_" + strings.Repeat("a", 40),
+		"eyJhbGciOiJIUzI1NiJ9", "a b", strings.Repeat("z", 200), "tab\there",
+	} {
+		if plainRequestID(id, secrets) && sanitizeHeader(id, secrets) != id {
+			t.Errorf("%q: the fast path keeps what scrub changes to %q", id, sanitizeHeader(id, secrets))
+		}
+	}
+	if !plainRequestID("4f6c2a0e-9b1d-4e27-8c55-0d3f1b2a9e77", secrets) {
+		t.Error("a UUID takes the slow path")
+	}
+}
