@@ -142,7 +142,7 @@ type InstanceNotListedError struct {
 
 // Error says that the instance was created and how to find it.
 func (e *InstanceNotListedError) Error() string {
-	return fmt.Sprintf("nebula: instance %q was created but is not listed yet (find it with Lookup): %v", e.Name, e.Err)
+	return fmt.Sprintf("nebula: Instances.Create: instance %q was created but is not listed as this call's yet (find it with Lookup): %v", e.Name, e.Err)
 }
 
 // Unwrap returns the last lookup's error.
