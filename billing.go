@@ -170,9 +170,15 @@ func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts
 // CreditHistory), holding one page in memory. It stops at the first error,
 // which it yields once, and fetches nothing more once the loop is left.
 func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOption) iter.Seq2[CreditEntry, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
+	return allPages(ctx, "Billing.AllCreditHistory", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
 		return s.CreditHistory(ctx, lo, opts...)
-	})
+	}, creditEntryKey)
+}
+
+// creditEntryKey identifies a credit-history entry, which has no ID, by all
+// it holds: only an entry listed twice has the same key as another.
+func creditEntryKey(e *CreditEntry) string {
+	return fmt.Sprintf("%s|%d|%d|%s|%s|%s", e.UserID, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), e.ComputingAmount, e.ServerlessAmount, e.Total)
 }
 
 // Invoices returns one page of the account's invoices.
@@ -194,9 +200,9 @@ func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...C
 // page in memory. It stops at the first error, which it yields once, and
 // fetches nothing more once the loop is left.
 func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) iter.Seq2[Invoice, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
+	return allPages(ctx, "Billing.AllInvoices", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
 		return s.Invoices(ctx, lo, opts...)
-	})
+	}, func(in *Invoice) string { return string(in.ID) })
 }
 
 // DownloadInvoice writes the PDF of invoice id (Invoice.ID, not its Number)

@@ -181,6 +181,10 @@ func (cl *call) send(token string, auth []string) error {
 	if cl.cfg.timeout > 0 || r.stream {
 		ctx = context.WithValue(ctx, attemptSettingsKey{}, attemptSettings{timeout: cl.cfg.timeout, stream: r.stream})
 	}
+	if r.safety == sendOnce && r.body != nil {
+		// For following a 307 or 308 only: see attemptTransport.
+		ctx = context.WithValue(ctx, redirectBodyKey{}, redirectBody(r.body))
+	}
 	var body any // an untyped nil: a typed nil []byte would make GET chunked
 	if r.body != nil {
 		body = r.body
@@ -227,7 +231,10 @@ func (cl *call) send(token string, auth []string) error {
 
 func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 
-func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int) {
+func (cl *call) beforeAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
+	if cl.req.safety == sendOnce {
+		req.GetBody = nil // an earlier attempt's 307 may have set it
+	}
 	cl.runAttempt = retry + 1
 	cl.attempts = cl.runStart + cl.runAttempt
 	cl.handled = false

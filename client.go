@@ -1,6 +1,7 @@
 package nebula
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -262,9 +263,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPolling sets how Instances.Wait polls, from min backing off to max
-// (default 2s to 15s), and how Instances.Create looks for the instance it
-// just created (default 0.5s to 4s, five looks). Tests against nebulatest
+// WithPolling sets how Instances.Wait, WaitFunc and WaitAll poll, from min
+// backing off to max (default 2s to 15s), and how Instances.Create looks for
+// the instance it just created (default 0.5s to 4s, five looks). A call's
+// WithCallPolling overrides it for that call. Tests against nebulatest
 // use milliseconds; against the real API the defaults spare the rate limit.
 // min must be positive and max at least min.
 func WithPolling(min, max time.Duration) Option {
@@ -403,11 +405,18 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			// Only reads follow redirects: net/http turns a redirected
-			// POST into a GET, whose answer would pass for the create's,
-			// and a second hop would blur what reached the API.
+			// Reads follow redirects. net/http turns a POST redirected
+			// by 301, 302 or 303 into a GET, whose answer would pass for
+			// the create's, and a second hop would blur what reached the
+			// API. A 307 or 308 keeps the method and body and says that
+			// the first hop did nothing: a create so answered by its own
+			// host goes there once (see redirectBody).
 			if m := via[0].Method; m != http.MethodGet && m != http.MethodHead {
-				return http.ErrUseLastResponse
+				if m != http.MethodPost || len(via) != 1 || req.Method != m || req.Response == nil ||
+					(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) ||
+					!c.sameOrigin(req.URL) {
+					return http.ErrUseLastResponse
+				}
 			}
 			if !c.sameOrigin(req.URL) || len(via) >= 10 {
 				return http.ErrUseLastResponse
@@ -481,6 +490,15 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		cancel()
 		return nil, timedOut(parent, err, timeout, option)
 	}
+	if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && req.GetBody == nil {
+		// Only now, with the answer that says the request was not acted
+		// on, may net/http have the body again: to follow the redirect
+		// (CheckRedirect decides whether), never to replay the request
+		// on a connection that failed while sending it.
+		if body, ok := parent.Value(redirectBodyKey{}).(redirectBody); ok {
+			req.GetBody = body.reader
+		}
+	}
 	resp.Body = &attemptBody{ReadCloser: resp.Body, parent: parent, cancel: cancel, timeout: timeout, option: option}
 	return resp, nil
 }
@@ -492,6 +510,17 @@ func timedOut(parent context.Context, err error, timeout time.Duration, option s
 		return &attemptTimeoutError{timeout: timeout, option: option}
 	}
 	return err
+}
+
+// redirectBodyKey carries a create's body, as a redirectBody, in its
+// request's context.
+type redirectBodyKey struct{}
+
+// redirectBody is the body of a create, for following a 307 or 308.
+type redirectBody []byte
+
+func (b redirectBody) reader() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // attemptBody ends the attempt's context once the body is read or closed.

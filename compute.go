@@ -33,7 +33,7 @@ type Product struct {
 	ProductType  string
 	PricePerHour Decimal // price_per_hour, exactly as sent
 	CPUCores     int     // cpu
-	RAMGB        int     // ram, in gigabytes
+	RAMGB        int     // ram, in whole gigabytes (the docs' values all are), as Instance.RAMGB
 	GPU          string  // gpu: the model, e.g. "H100-80G-SXM"
 	GPUType      string  // gpu_type, e.g. "H100"
 	GPUCount     int     // gpu_count
@@ -246,6 +246,31 @@ func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Imag
 		return nil, err
 	}
 	return nonNil(data.images), nil
+}
+
+// ImagesFor returns the images an instance of product p can be created
+// with: those whose region and data centre fit p's, by the rule
+// Instances.Create checks (regions compare without regard to case; when
+// either side has no data-centre ID, the region alone decides). The order
+// is that of Images. It reads the image catalog once.
+//
+// Errors: ErrInvalidArgument (nil context, a product without ID or region,
+// a bad CallOption; nothing is sent); the errors of Images.
+func (s *ComputeService) ImagesFor(ctx context.Context, p Product, opts ...CallOption) ([]Image, error) {
+	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Region) == "" {
+		return nil, invalidArgument("Compute.ImagesFor: the product has no ID or no region (take it from Products)")
+	}
+	images, err := s.Images(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := images[:0:0]
+	for _, img := range images {
+		if imageFitsProduct(p, img) {
+			out = append(out, img)
+		}
+	}
+	return nonNil(out), nil
 }
 
 // imageFitsProduct reports whether an instance of product p can run image

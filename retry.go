@@ -95,9 +95,10 @@ func retryPolicy(s safety, o attemptOutcome, attempt int, lim retryLimits, draw 
 		d.mayHaveActed = true
 	default:
 		// A gateway's error, or a 500 that is not the API's own "failed"
-		// answer, may come after the API acted on the request.
+		// answer, may come after the API acted on the request; a 303 See
+		// Other says the server acted and the result is elsewhere.
 		d.mayHaveActed = o.status == http.StatusBadGateway || o.status == http.StatusGatewayTimeout ||
-			(o.status == http.StatusInternalServerError && !o.failedEnvelope)
+			(o.status == http.StatusInternalServerError && !o.failedEnvelope) || o.status == http.StatusSeeOther
 	}
 	if s == sendOnce && d.mayHaveActed {
 		d.outcomeUnknown = true

@@ -10,9 +10,10 @@ import (
 	"strings"
 )
 
-// ID identifies an API key or a user. The API has documented IDs both as JSON
-// integers (5) and as UUID strings, so ID holds either as text: 5 decodes to
-// ID("5"), and a UUID decodes unchanged.
+// ID identifies any object of the API: an API key, a user, an SSH key, an
+// instance, an invoice. The API has documented IDs both as JSON integers (5)
+// and as UUID strings, so ID holds either as text: 5 decodes to ID("5"), and
+// a UUID decodes unchanged.
 type ID string
 
 // UnmarshalJSON accepts a JSON string or a JSON integer. Anything else (null,

@@ -163,9 +163,9 @@ func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallO
 //		fmt.Println(key.Name)
 //	}
 func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[SSHKey, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[SSHKey], error) {
+	return allPages(ctx, "SSHKeys.All", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[SSHKey], error) {
 		return s.List(ctx, lo, opts...)
-	})
+	}, func(k *SSHKey) string { return string(k.ID) })
 }
 
 // Rename gives the SSH key id a new name and returns the key. Renaming is
