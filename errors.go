@@ -354,8 +354,8 @@ func scrub(text string, secrets []string, limit int) string {
 	for _, f := range forms {
 		text = strings.ReplaceAll(text, f, "[REDACTED]")
 	}
-	text = redactRuns(text, apiKeyPrefix, "ak_[REDACTED]")
-	text = redactRuns(text, "eyJ", "[REDACTED-JWT]")
+	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
+	text = redactRuns(text, "eyJ", 0, "[REDACTED-JWT]")
 
 	var b strings.Builder
 	b.Grow(min(len(text), limit+3))
@@ -447,9 +447,17 @@ func asciiJSON(s, format string) string {
 // would match ordinary words.
 const minSecretLen = 3
 
+// minKeyRun is how many token characters must follow "ak_" for scrub to
+// take the run for an API key value. The API's keys have 43; 16 is enough
+// to catch a key cut short while leaving words that merely contain the
+// letters ("peak_hours", "break_glass", "ak_id") as they are written.
+const minKeyRun = 16
+
 // redactRuns replaces every run that starts with prefix and continues with
-// token characters (the alphabet of API keys and JWTs) by replacement.
-func redactRuns(text, prefix, replacement string) string {
+// at least minRun token characters (the alphabet of API keys and JWTs) by
+// replacement; the whole run goes, so no part of a value is left. A shorter
+// run is kept as written.
+func redactRuns(text, prefix string, minRun int, replacement string) string {
 	if !strings.Contains(text, prefix) {
 		return text
 	}
@@ -460,11 +468,15 @@ func redactRuns(text, prefix, replacement string) string {
 			b.WriteString(text)
 			return b.String()
 		}
-		b.WriteString(text[:i])
-		b.WriteString(replacement)
 		j := i + len(prefix)
 		for j < len(text) && isTokenByte(text[j]) {
 			j++
+		}
+		if j-i-len(prefix) >= minRun {
+			b.WriteString(text[:i])
+			b.WriteString(replacement)
+		} else {
+			b.WriteString(text[:j])
 		}
 		text = text[j:]
 	}
