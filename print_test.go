@@ -1,7 +1,9 @@
 package nebula
 
 import (
+	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -57,5 +59,62 @@ func TestAPIKeysCreateChecksName(t *testing.T) {
 				t.Fatalf("%d requests sent", rec.count())
 			}
 		})
+	}
+}
+
+// PLATFORM.md: a Secret marshals redacted and so cannot round-trip; reading
+// its redacted form back fails with an error that says so.
+func TestSecretRedactedFormDoesNotUnmarshal(t *testing.T) {
+	t.Parallel()
+	values := []string{docsKeyValue, "ak_short", "short", docsLoginJWT, breakerToken, "zq9-Mx7vP2wLr4Kt", "pässwörd-with-ünïcödé-ß"}
+	for _, v := range values {
+		s := NewSecret(v)
+		j, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Secret
+		err = json.Unmarshal(j, &back)
+		if err == nil || !strings.Contains(err.Error(), "redacted") {
+			t.Errorf("json.Unmarshal(%s) = %v, %q; want an error saying it is redacted", j, err, back.Reveal())
+		}
+		if !back.IsZero() {
+			t.Errorf("json.Unmarshal(%s) left %q", j, back.Reveal())
+		}
+		text, _ := s.MarshalText()
+		err = back.UnmarshalText(text)
+		if err == nil || !strings.Contains(err.Error(), "redacted") || !back.IsZero() {
+			t.Errorf("UnmarshalText(%q) = %v, %q; want an error saying it is redacted", text, err, back.Reveal())
+		}
+	}
+	// What is not a redacted form still reads, and "" is the zero Secret.
+	for _, v := range []string{docsKeyValue, "ak_...", "...", "[REDACTED", "x...abcd", "ak_...abcde", ""} {
+		var back Secret
+		if err := json.Unmarshal([]byte(strconv.Quote(v)), &back); err != nil || back.Reveal() != v {
+			t.Errorf("json.Unmarshal(%q) = %v, %q", v, err, back.Reveal())
+		}
+		if err := back.UnmarshalText([]byte(v)); err != nil || back.Reveal() != v {
+			t.Errorf("UnmarshalText(%q) = %v, %q", v, err, back.Reveal())
+		}
+	}
+}
+
+// The types that hold a Secret do not come back from their own JSON with a
+// redacted value in place of the credential.
+func TestTypesHoldingSecretsDoNotRoundTrip(t *testing.T) {
+	t.Parallel()
+	values := map[string]struct{ in, out any }{
+		"CreatedAPIKey": {CreatedAPIKey{ID: "5", Name: "n", Key: NewSecret(docsKeyValue)}, new(CreatedAPIKey)},
+		"Session":       {Session{UserID: "18", Token: NewSecret(docsLoginJWT)}, new(Session)},
+		"Instance":      {Instance{ID: "i-1", Password: NewSecret("zq9-Mx7vP2wLr4Kt")}, new(Instance)},
+	}
+	for name, v := range values {
+		j, err := json.Marshal(v.in)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := json.Unmarshal(j, v.out); err == nil || !strings.Contains(err.Error(), "redacted Secret") {
+			t.Errorf("%s: json.Unmarshal of its own JSON = %v, want the redacted-Secret error", name, err)
+		}
 	}
 }
