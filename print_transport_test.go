@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,12 @@ type headerError struct {
 
 func (e headerError) Error() string { return "proxy refused " + e.auth + ": " + e.err.Error() }
 func (e headerError) Unwrap() error { return e.err }
+
+// timeoutError is a RoundTripper's timeout that quotes the header.
+type timeoutError struct{ auth string }
+
+func (e timeoutError) Error() string { return "timed out sending " + e.auth }
+func (e timeoutError) Timeout() bool { return true }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
@@ -77,6 +84,12 @@ func TestTransportErrorQuotingTokenIsScrubbed(t *testing.T) {
 			"custom type wrapping a *net.OpError": func(r *http.Request) error {
 				return headerError{auth: r.Header.Get("Authorization"), err: &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("refused")}}
 			},
+			"wrapping a sentinel": func(r *http.Request) error {
+				return fmt.Errorf("%s: %w", r.Header.Get("Authorization"), io.ErrUnexpectedEOF)
+			},
+			"a timeout": func(r *http.Request) error {
+				return timeoutError{r.Header.Get("Authorization")}
+			},
 			"URL-escaped": func(r *http.Request) error {
 				return fmt.Errorf("bad proxy URL http://p/?auth=%s", url.QueryEscape(r.Header.Get("Authorization")))
 			},
@@ -111,6 +124,12 @@ func TestTransportErrorQuotingTokenIsScrubbed(t *testing.T) {
 				assertNoTokenPrints(t, urlErr, token)
 				if want := "nebula: GET /users/credits: "; !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "(after 2 attempts)") {
 					t.Errorf("err = %q, want it to start %q and count 2 attempts", err, want)
+				}
+				if name == "wrapping a sentinel" && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("errors.Is lost the RoundTripper's wrapped sentinel in %v", err)
+				}
+				if name == "a timeout" && !urlErr.Timeout() {
+					t.Errorf("the *url.Error no longer reports the RoundTripper's timeout: %v", err)
 				}
 				if name == "custom type wrapping a *net.OpError" {
 					var opErr *net.OpError
