@@ -66,7 +66,10 @@ func scrubError(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	if _, done := err.(*scrubbedError); done {
+	switch err.(type) {
+	case *scrubbedError, *APIError:
+		// Already scrubbed; scrubbing an *APIError's cut message again
+		// could mistake its "..." for part of a key and hide the type.
 		return err
 	}
 	text := err.Error()
