@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // APIKeysService manages API keys: Create, List, Delete and Rotate. Get it
@@ -65,7 +64,8 @@ func (d *createdAPIKeyData) validate() string {
 // Create creates an API key and returns it with its value, which the API
 // never shows again.
 //
-// Errors: ErrInvalidArgument (nil context, empty or blank name; nothing is
+// Errors: ErrInvalidArgument (nil context; a name that is empty, blank or
+// holds a control character such as a NUL or a line break; nothing is
 // sent); an *APIError matching ErrBadRequest, ErrUnauthorized,
 // ErrForbidden, ErrConflict, ErrRateLimited or ErrServerError; and
 // ErrOutcomeUnknown, wrapped with its cause, when the request failed after
@@ -73,8 +73,8 @@ func (d *createdAPIKeyData) validate() string {
 // Create is retried only when the request provably never reached the API, or
 // on 429.
 func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
-	if strings.TrimSpace(req.Name) == "" {
-		return nil, invalidArgument("Create: the name must not be empty or blank")
+	if err := checkName("APIKeys.Create", "name", req.Name); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(createAPIKeyBody(req))
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -267,6 +266,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	if cl.handled {
 		retry := false
 		if cut := (*cutShortError)(nil); errors.As(err, &cut) {
+			cl.hideQuery(err)
 			retry = cl.onTransportError(ctx, err)
 		}
 		cl.attemptDone(err, retry)
@@ -306,12 +306,11 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 
 // hideQuery keeps the query (paging, filters) out of the url.Error that
 // net/http wraps around a transport error, which quotes the whole URL: it
-// goes into logs and errors, which show only paths.
+// goes into logs and errors, which show only paths. It also scrubs the
+// call's secrets out of the error (see scrubAttemptError), before anything
+// logs or keeps it.
 func (cl *call) hideQuery(err error) {
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		urlErr.URL = cl.client.baseURL + cl.req.path
-	}
+	scrubAttemptError(err, cl.client.baseURL+cl.req.path, cl.secrets())
 }
 
 // onTransportError describes an attempt that got no complete answer: a
@@ -444,6 +443,9 @@ func (cl *call) result(err error) error {
 // previous is an earlier attempt's failure worth keeping beside err.
 func (cl *call) wrap(err error, previous error) error {
 	attempts := cl.attempts
+	// What no attempt's hook saw (a sink's or a TokenSource's error) is
+	// scrubbed here; what was already scrubbed is returned as it is.
+	err, previous = scrubError(err, cl.secrets()), scrubError(previous, cl.secrets())
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		apiErr.Attempts = attempts

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,9 +36,12 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
+		// go test puts its own GOROOT/bin first on the PATH (since Go
+		// 1.19), so the go command that runs the test is found.
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			fmt.Fprintln(os.Stderr, "finding the go command:", err)
+			return 1
 		}
 		fakeBinary = filepath.Join(dir, "nebula-fake")
 		args := []string{"build", "-o", fakeBinary}
