@@ -159,16 +159,16 @@ func (a attrs) want(t testing.TB, what string, w []attribute.KeyValue, absent ..
 	for _, kv := range w {
 		got, ok := a[kv.Key]
 		if !ok {
-			t.Errorf("%s: no %s, want %s", what, kv.Key, kv.Value.Emit())
+			t.Errorf("%s: no %s, want %s", what, kv.Key, kv.Value.String())
 			continue
 		}
 		if got != kv.Value {
-			t.Errorf("%s: %s = %s (%s), want %s (%s)", what, kv.Key, got.Emit(), got.Type(), kv.Value.Emit(), kv.Value.Type())
+			t.Errorf("%s: %s = %s (%s), want %s (%s)", what, kv.Key, got.String(), got.Type(), kv.Value.String(), kv.Value.Type())
 		}
 	}
 	for _, k := range absent {
 		if v, ok := a[k]; ok {
-			t.Errorf("%s: %s = %s, want none", what, k, v.Emit())
+			t.Errorf("%s: %s = %s, want none", what, k, v.String())
 		}
 	}
 }
@@ -181,7 +181,7 @@ func (s *sink) texts(t testing.TB) []string {
 	var out []string
 	kvs := func(kv []attribute.KeyValue) {
 		for _, a := range kv {
-			out = append(out, string(a.Key), a.Value.Emit())
+			out = append(out, string(a.Key), a.Value.String())
 		}
 	}
 	for _, sp := range s.exp.GetSpans() {
