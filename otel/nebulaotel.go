@@ -93,8 +93,9 @@ type config struct {
 }
 
 // WithTracerProvider makes the spans come from tp instead of the global
-// TracerProvider (otel.GetTracerProvider at the time WithTelemetry runs). A
-// nil tp makes NewClient fail with nebula.ErrInvalidArgument.
+// TracerProvider (otel.GetTracerProvider, which also forwards to one that
+// otel.SetTracerProvider sets later). A nil tp makes NewClient fail with
+// nebula.ErrInvalidArgument.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return func(c *config) error {
 		if tp == nil {
@@ -106,8 +107,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithMeterProvider makes the metrics come from mp instead of the global
-// MeterProvider (otel.GetMeterProvider at the time WithTelemetry runs). A nil
-// mp makes NewClient fail with nebula.ErrInvalidArgument.
+// MeterProvider (otel.GetMeterProvider, which also forwards to one that
+// otel.SetMeterProvider sets later). A nil mp makes NewClient fail with
+// nebula.ErrInvalidArgument.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(c *config) error {
 		if mp == nil {
