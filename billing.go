@@ -76,6 +76,10 @@ type creditHistoryData struct {
 	Total         *flexInt          `json:"total_credit_histories"`
 }
 
+func (d *creditHistoryData) page(*rawEnvelope) ([]creditEntryWire, *flexInt, string) {
+	return d.History, d.Total, ""
+}
+
 type creditEntryWire struct {
 	UserID           ID      `json:"user_id"`
 	ComputingAmount  Decimal `json:"computing_amount"`
@@ -83,6 +87,17 @@ type creditEntryWire struct {
 	CreateTime       apiTime `json:"create_time"`
 	UpdateTime       apiTime `json:"update_time"`
 	Total            Decimal `json:"total"`
+}
+
+func (w *creditEntryWire) public() CreditEntry {
+	return CreditEntry{
+		UserID:           w.UserID,
+		ComputingAmount:  w.ComputingAmount,
+		ServerlessAmount: w.ServerlessAmount,
+		Total:            w.Total,
+		CreatedAt:        w.CreateTime.Time,
+		UpdatedAt:        w.UpdateTime.Time,
+	}
 }
 
 // invoicesData is the data of GET /users/invoices.
@@ -100,14 +115,25 @@ type invoiceWire struct {
 	UserID       ID      `json:"user_id"`
 }
 
-// validate refuses an invoice without an id: it could not be downloaded.
-func (d *invoicesData) validate() string {
+// page refuses an invoice without an id: it could not be downloaded.
+func (d *invoicesData) page(*rawEnvelope) ([]invoiceWire, *flexInt, string) {
 	for i := range d.Invoices {
 		if d.Invoices[i].ID == "" {
-			return fmt.Sprintf(`invoice %d without "id"`, i)
+			return nil, nil, fmt.Sprintf(`invoice %d without "id"`, i)
 		}
 	}
-	return ""
+	return d.Invoices, d.Total, ""
+}
+
+func (w *invoiceWire) public() Invoice {
+	return Invoice{
+		ID:         w.ID,
+		Number:     w.InvoiceID,
+		Amount:     w.Price,
+		Type:       w.Type,
+		InvoicedAt: w.InvoicedTime.Time,
+		UserID:     w.UserID,
+	}
 }
 
 // Balance returns the account's available credit.
@@ -137,22 +163,7 @@ func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts
 		return nil, fmt.Errorf("CreditHistory: %w", err)
 	}
 	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
-	data, err := sendNullable[creditHistoryData](ctx, s.client, r)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]CreditEntry, len(data.History))
-	for i, w := range data.History {
-		items[i] = CreditEntry{
-			UserID:           w.UserID,
-			ComputingAmount:  w.ComputingAmount,
-			ServerlessAmount: w.ServerlessAmount,
-			Total:            w.Total,
-			CreatedAt:        w.CreateTime.Time,
-			UpdatedAt:        w.UpdateTime.Time,
-		}
-	}
-	return newPage(items, flexTotal(data.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &creditHistoryData{}, (*creditEntryWire).public)
 }
 
 // AllCreditHistory walks the whole credit history page by page (see
@@ -176,22 +187,7 @@ func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...C
 		return nil, fmt.Errorf("Invoices: %w", err)
 	}
 	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
-	data, err := sendNullable[invoicesData](ctx, s.client, r)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]Invoice, len(data.Invoices))
-	for i, w := range data.Invoices {
-		items[i] = Invoice{
-			ID:         w.ID,
-			Number:     w.InvoiceID,
-			Amount:     w.Price,
-			Type:       w.Type,
-			InvoicedAt: w.InvoicedTime.Time,
-			UserID:     w.UserID,
-		}
-	}
-	return newPage(items, flexTotal(data.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &invoicesData{}, (*invoiceWire).public)
 }
 
 // AllInvoices walks every invoice page by page (see Invoices), holding one
@@ -243,9 +239,10 @@ func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer
 		path:   "/users/invoice-download/" + escaped,
 		safety: repeatable,
 		accept: headerAcceptPDF,
+		stream: true,
 		sink:   d.sink,
 	}
-	err = s.client.do(ctx, r, nil)
+	err = s.client.do(ctx, r)
 	return d.written, err
 }
 

@@ -137,8 +137,15 @@ func hasControlOrC1(s string) bool {
 // WithResponseInto fills *r with the metadata of the call's last answer
 // (status, headers, request id, rate limits) and of the call as a whole
 // (attempts, duration) when the call returns, whether it succeeded or not.
-// r must not be nil.
+// A call refused before sending leaves *r zero (0 attempts, status 0): *r is
+// zeroed when the option is made and again when the call starts, so an
+// earlier call's metadata never passes for this one's. For a call made of
+// several requests (Rotate, Instances.Create), *r describes the last one;
+// for an iterator (All), the last page's. r must not be nil.
 func WithResponseInto(r *Response) CallOption {
+	if r != nil {
+		*r = Response{}
+	}
 	return CallOption{apply: func(c *callConfig) error {
 		if r == nil {
 			return fmt.Errorf("WithResponseInto: nil *Response")

@@ -239,53 +239,40 @@ func (rt *runningTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// instancesEnvelope is the answer of the list calls and of the detail: data
-// is an array, and the lists put total_instance beside it.
-type instancesEnvelope struct {
-	// Data starts as a pointer to a nil slice (see listEnvelope): null
-	// clears the pointer, an array fills the slice, absence leaves both.
-	Data   *[]instanceData `json:"data"`
-	Total  *flexInt        `json:"total_instance"`
-	Status string          `json:"status"`
-	single bool            // the detail: at most one instance
-}
+// instanceList is the data of the list calls and of the detail: an array
+// of instances. The lists put total_instance beside it, in the envelope.
+type instanceList []instanceData
 
-func newInstancesEnvelope(single bool) *instancesEnvelope {
-	return &instancesEnvelope{Data: new([]instanceData), single: single}
-}
-
-func (e *instancesEnvelope) fields() (string, bool) {
-	absent := e.Data != nil && *e.Data == nil
-	return e.Status, !absent
-}
-
-func (e *instancesEnvelope) dataProblem() string {
-	items := e.items()
-	if e.single && len(items) > 1 {
-		return "the detail lists " + strconv.Itoa(len(items)) + " instances, not one"
-	}
-	for i := range items {
-		if items[i].ID == "" {
+// validate refuses an instance without an id.
+func (l *instanceList) validate() string {
+	for i := range *l {
+		if (*l)[i].ID == "" {
 			return `an instance without "id"`
 		}
 	}
 	return ""
 }
 
-func (e *instancesEnvelope) items() []instanceData {
-	if e.Data == nil {
-		return nil
+func (l *instanceList) page(env *rawEnvelope) ([]instanceData, *flexInt, string) {
+	if env.Total == nil || string(env.Total) == "null" {
+		return *l, nil, ""
 	}
-	return *e.Data
+	var total flexInt
+	if err := json.Unmarshal(env.Total, &total); err != nil {
+		return nil, nil, "body does not match the documented envelope: " + jsonErrorText(err, "total_instance")
+	}
+	return *l, &total, ""
 }
 
-func (e *instancesEnvelope) instances() []Instance {
-	items := e.items()
-	out := make([]Instance, len(items))
-	for i := range items {
-		out[i] = items[i].instance()
+// decodeDetail reads the detail's answer into l: at most one instance.
+func (l *instanceList) decodeDetail(env *rawEnvelope) string {
+	if reason := decodeNullable(env, l); reason != "" {
+		return reason
 	}
-	return out
+	if len(*l) > 1 {
+		return "the detail lists " + strconv.Itoa(len(*l)) + " instances, not one"
+	}
+	return ""
 }
 
 // instancePath is the instance's path, with id checked and escaped, and
@@ -510,12 +497,11 @@ func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (
 	if err != nil {
 		return nil, err
 	}
-	env := newInstancesEnvelope(true)
-	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable}
-	if err := s.client.do(ctx, r, env); err != nil {
+	var items instanceList
+	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable, decode: items.decodeDetail}
+	if err := s.client.do(ctx, r); err != nil {
 		return nil, err
 	}
-	items := env.items()
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%w: %s: the API lists no such instance", ErrNotFound, r.op())
 	}
@@ -553,12 +539,8 @@ func (s *InstancesService) list(ctx context.Context, name, path string, lo ListO
 	if err != nil {
 		return nil, err
 	}
-	env := newInstancesEnvelope(false)
 	r := &request{name: name, route: path, opts: opts, method: http.MethodGet, path: path, query: q, safety: repeatable}
-	if err := s.client.do(ctx, r, env); err != nil {
-		return nil, err
-	}
-	return newPage(env.instances(), flexTotal(env.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &instanceList{}, (*instanceData).instance)
 }
 
 // Start starts instance id. Starting a running instance changes nothing, so
