@@ -126,6 +126,9 @@ func TestClientRetriedCall(t *testing.T) {
 	c, _ := newServer(t, s, func(w http.ResponseWriter, r *http.Request) {
 		echo(w, r)
 		if n.Add(1) <= 2 {
+			// A proxy that puts the credential in the request id: the SDK
+			// scrubs it before an Observer sees it.
+			w.Header().Set("X-Request-Id", "req-"+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = io.WriteString(w, `{"status":"failed","message":"busy `+r.Header.Get("Authorization")+`"}`)
 			return
