@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -328,4 +329,85 @@ func TestClientContextCancelled(t *testing.T) {
 
 func within(inner, outer tracetest.SpanStub) bool {
 	return !inner.StartTime.Before(outer.StartTime) && !inner.EndTime.After(outer.EndTime)
+}
+
+// TestClientConcurrentCalls: calls in parallel on one Client each get
+// their own span with their own attempts under it.
+func TestClientConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	s := newSink(t)
+	var seen sync.Map
+	c, _ := newServer(t, s, func(w http.ResponseWriter, r *http.Request) {
+		// Each call's first attempt fails, so every call has two.
+		if _, again := seen.LoadOrStore(r.Header.Get("X-Call"), true); !again {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		_, _ = io.WriteString(w, keyList)
+	}, nil)
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.APIKeys.List(context.Background(), nebula.WithCallHeader("X-Call", strconv.Itoa(i)))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	children := map[[8]byte]int{}
+	calls := 0
+	for _, sp := range s.exp.GetSpans() {
+		if sp.Parent.IsValid() {
+			children[sp.Parent.SpanID()]++
+			continue
+		}
+		calls++
+		if got := attrsOf(sp.Attributes)[AttemptsKey].AsInt64(); got != 2 {
+			t.Errorf("call span with %d attempts, want 2", got)
+		}
+	}
+	if calls != n || len(children) != n {
+		t.Fatalf("%d call spans with %d distinct parents of attempts, want %d and %d", calls, len(children), n, n)
+	}
+	for id, k := range children {
+		if k != 2 {
+			t.Errorf("call %x has %d attempt spans, want 2", id, k)
+		}
+	}
+}
+
+type sourceDown struct{}
+
+func (sourceDown) Error() string { return "vault sealed" }
+
+type failingSource struct{}
+
+func (failingSource) Token(context.Context) (string, error) { return "", sourceDown{} }
+
+// TestClientNothingSent: a call whose TokenSource fails sends nothing; its
+// span says 0 attempts and has no attempt under it.
+func TestClientNothingSent(t *testing.T) {
+	t.Parallel()
+	s := newSink(t)
+	c, _ := newServer(t, s, func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a request arrived")
+	}, nebula.WithTokenSource(failingSource{}))
+	if _, err := c.APIKeys.List(context.Background()); !errors.As(err, new(sourceDown)) {
+		t.Fatalf("List error %v, want the TokenSource's", err)
+	}
+	call, attempts := s.spans(t)
+	if len(attempts) != 0 {
+		t.Errorf("%d attempt spans, want none", len(attempts))
+	}
+	attrsOf(call.Attributes).want(t, "call span", []attribute.KeyValue{
+		AttemptsKey.Int(0), OutcomeUnknownKey.Bool(false),
+		semconv.ErrorTypeKey.String("nebulaotel.sourceDown"),
+	}, semconv.HTTPResponseStatusCodeKey)
+	if p := intHist(t, s.collect(t), CallAttemptsMetric); len(p) != 1 || p[0].Sum != 0 || p[0].Count != 1 {
+		t.Errorf("%s = %+v, want one 0", CallAttemptsMetric, p)
+	}
 }
