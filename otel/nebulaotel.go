@@ -264,8 +264,8 @@ func (o *observer) AttemptDone(ctx context.Context, info nebula.CallInfo, a nebu
 	}
 	o.reqDuration.Record(ctx, a.Duration.Seconds(), metric.WithAttributes(attrs...))
 
-	if st == nil || !st.span.SpanContext().IsValid() {
-		return // no call span to hang the attempt on (or a no-op tracer)
+	if st == nil || !st.span.IsRecording() {
+		return // no call span to hang the attempt on, or one nobody records
 	}
 	end := time.Now()
 	spanAttrs := append(attrs, operation(info))

@@ -14,6 +14,7 @@ import (
 	"github.com/nebula-sdk/nebula-go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -235,5 +236,26 @@ func TestWithTelemetryRefusesNil(t *testing.T) {
 		if !errors.Is(err, nebula.ErrInvalidArgument) {
 			t.Errorf("%s: NewClient error %v, want ErrInvalidArgument", name, err)
 		}
+	}
+}
+
+// A call its sampler drops makes no spans, but its metrics still count.
+func TestObserverUnsampledCall(t *testing.T) {
+	t.Parallel()
+	s := newSink(t)
+	never := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSyncer(s.exp))
+	t.Cleanup(func() { _ = never.Shutdown(context.Background()) })
+	o, err := newObserver(WithTracerProvider(never), WithMeterProvider(s.mp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := o.CallStart(context.Background(), createInfo)
+	o.AttemptDone(ctx, createInfo, nebula.AttemptInfo{Attempt: 1, Err: io.EOF})
+	o.CallDone(ctx, createInfo, nebula.CallResult{Attempts: 1, Err: errors.Join(nebula.ErrOutcomeUnknown, io.EOF), OutcomeUnknown: true})
+	if n := len(s.exp.GetSpans()); n != 0 {
+		t.Errorf("%d spans exported, want none", n)
+	}
+	if c := counter(t, s.collect(t), OutcomeUnknownMetric); len(c) != 1 || c[0].Value != 1 {
+		t.Errorf("%s = %+v, want 1", OutcomeUnknownMetric, c)
 	}
 }
