@@ -59,7 +59,8 @@ const ScopeName = "github.com/nebula-sdk/nebula-go/otel"
 // Attribute keys of this package, besides the semantic conventions'.
 const (
 	// AttemptsKey (int) is on a call's span: the attempts made, the replay
-	// after a 401 included; 0 when the call was refused before sending.
+	// after a 401 included; 0 when nothing was sent (a TokenSource that
+	// failed, a context already done).
 	AttemptsKey = attribute.Key("nebula.attempts")
 	// OutcomeUnknownKey (bool) is on every call's span: whether the call
 	// may have been carried out although it failed
@@ -79,8 +80,14 @@ const (
 
 // Metric names of this package, besides http.client.request.duration.
 const (
-	CallDurationMetric   = "nebula.client.call.duration"
-	CallAttemptsMetric   = "nebula.client.call.attempts"
+	// CallDurationMetric is a float64 histogram (s): one value per call,
+	// every attempt and wait included.
+	CallDurationMetric = "nebula.client.call.duration"
+	// CallAttemptsMetric is an int64 histogram ({attempt}): the attempts of
+	// each call.
+	CallAttemptsMetric = "nebula.client.call.attempts"
+	// OutcomeUnknownMetric is an int64 counter ({call}) of the calls whose
+	// outcome is unknown; its points carry nebula.operation.
 	OutcomeUnknownMetric = "nebula.client.outcome_unknown"
 )
 
