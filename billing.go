@@ -160,7 +160,7 @@ func (s *BillingService) Balance(ctx context.Context, opts ...CallOption) (*Bala
 func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[CreditEntry], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, fmt.Errorf("CreditHistory: %w", err)
+		return nil, named("Billing.CreditHistory", err)
 	}
 	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &creditHistoryData{}, (*creditEntryWire).public)
@@ -184,7 +184,7 @@ func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOptio
 func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Invoice], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, fmt.Errorf("Invoices: %w", err)
+		return nil, named("Billing.Invoices", err)
 	}
 	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &invoicesData{}, (*invoiceWire).public)
@@ -212,9 +212,11 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // The download is retried, like any read, only while nothing has been
 // written to w; once bytes have reached w, a failure ends the call with the
 // count written so far, and w holds an incomplete PDF the caller should
-// discard. The per-attempt timeout (WithTimeout, default 30 s) bounds the
-// whole download, body included: raise it for large invoices on slow links,
-// or use the context for the overall limit.
+// discard. The per-attempt timeout (WithCallTimeout, else WithTimeout,
+// default 30 s) bounds the wait for the answer's headers and then each
+// read's idle time, never the whole transfer: a slow, steady download is
+// never cut off, and one that stalls that long fails. Use the context for
+// an overall limit.
 //
 // Errors: ErrInvalidArgument (nil context or writer, an id that is empty,
 // "." or "..", or shaped like a key value or a JWT; nothing is sent); an
@@ -224,13 +226,13 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // bytes were written, a timeout).
 func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer, opts ...CallOption) (int64, error) {
 	if w == nil {
-		return 0, invalidArgument("DownloadInvoice: nil writer")
+		return 0, invalidArgument("Billing.DownloadInvoice: nil writer")
 	}
 	escaped, err := escapeID("invoice ID", id)
 	if err != nil {
-		return 0, err
+		return 0, named("Billing.DownloadInvoice", err)
 	}
-	d := &pdfDownload{w: w, op: "GET /users/invoice-download/" + escaped}
+	d := &pdfDownload{w: w}
 	r := &request{
 		name:   "Billing.DownloadInvoice",
 		route:  "/users/invoice-download/{id}",
@@ -242,6 +244,7 @@ func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer
 		stream: true,
 		sink:   d.sink,
 	}
+	d.op = r.op()
 	err = s.client.do(ctx, r)
 	return d.written, err
 }

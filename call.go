@@ -572,6 +572,20 @@ func (e *cutShortError) Unwrap() error { return e.err }
 
 var errBodyTooLarge = errors.New("response body too large")
 
+// named puts the call's name (name: "SSHKeys.Delete") into an
+// ErrInvalidArgument error made by a check that does not know the call (an
+// ID, list options), so that every error of the SDK names its call.
+func named(name string, err error) error {
+	if err == nil || !errors.Is(err, ErrInvalidArgument) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), ErrInvalidArgument.Error()+": ")
+	if strings.HasPrefix(msg, name+":") {
+		return err
+	}
+	return invalidArgument("%s: %s", name, msg)
+}
+
 // bufferPool recycles the buffers bodies are read into; a body's bytes are
 // needed only until they are decoded.
 var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

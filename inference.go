@@ -268,7 +268,7 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return nil, invalidArgument("GenerateImage: %v", err)
+		return nil, invalidArgument("Inference.GenerateImage: %v", err)
 	}
 	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce, bigBody: true}
 	var out generatedImages
@@ -284,17 +284,17 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 func (req *GenerateImageRequest) check() error {
 	switch {
 	case strings.TrimSpace(req.Model) == "":
-		return invalidArgument("GenerateImage: the model must not be empty")
+		return invalidArgument("Inference.GenerateImage: the model must not be empty")
 	case strings.TrimSpace(req.Prompt) == "":
-		return invalidArgument("GenerateImage: the prompt must not be empty or blank")
+		return invalidArgument("Inference.GenerateImage: the prompt must not be empty or blank")
 	case req.Width < 0 || req.Height < 0:
-		return invalidArgument("GenerateImage: width %d and height %d must not be negative", req.Width, req.Height)
+		return invalidArgument("Inference.GenerateImage: width %d and height %d must not be negative", req.Width, req.Height)
 	case req.Steps < 0:
-		return invalidArgument("GenerateImage: steps %d must not be negative", req.Steps)
+		return invalidArgument("Inference.GenerateImage: steps %d must not be negative", req.Steps)
 	case math.IsNaN(req.GuidanceScale) || math.IsInf(req.GuidanceScale, 0) || req.GuidanceScale < 0:
-		return invalidArgument("GenerateImage: guidance scale %v must be a finite number, not negative", req.GuidanceScale)
+		return invalidArgument("Inference.GenerateImage: guidance scale %v must be a finite number, not negative", req.GuidanceScale)
 	case len(req.Mask) > 0 && len(req.Image) == 0:
-		return invalidArgument("GenerateImage: a mask needs an input image")
+		return invalidArgument("Inference.GenerateImage: a mask needs an input image")
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest, op
 func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[SSHKey], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, err
+		return nil, named("SSHKeys.List", err)
 	}
 	r := &request{name: "SSHKeys.List", route: "/ssh-keys", opts: opts, method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
 	page, err := sendPage(ctx, s.client, r, lo, &sshKeyListData{Keys: new([]sshKeyData)}, (*sshKeyData).public)
@@ -179,7 +179,7 @@ func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[
 func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ...CallOption) (*SSHKey, error) {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return nil, err
+		return nil, named("SSHKeys.Rename", err)
 	}
 	if err := checkName("SSHKeys.Rename", "name", name); err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ..
 func (s *SSHKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return err
+		return named("SSHKeys.Delete", err)
 	}
 	r := &request{name: "SSHKeys.Delete", route: "/ssh-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
