@@ -130,7 +130,8 @@ func (cl *call) maxRetries() int {
 func (cl *call) run() error {
 	if o := cl.client.observer; o != nil {
 		service, operation, _ := strings.Cut(cl.req.name, ".")
-		cl.info = CallInfo{Method: cl.req.method, Route: cl.req.route, Service: service, Operation: operation, Host: cl.client.baseHost}
+		cl.info = CallInfo{Method: cl.req.method, Route: cl.req.route, Service: service, Operation: operation,
+			ServerAddress: cl.client.serverAddress, ServerPort: cl.client.serverPort}
 		cl.ctx = o.CallStart(cl.ctx, cl.info)
 	}
 	err := cl.send("", nil)

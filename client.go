@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,11 @@ type Client struct {
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
 	baseHost   string
-	http       *http.Client
+	// serverAddress and serverPort are the base URL's host name and port,
+	// for observers.
+	serverAddress string
+	serverPort    int
+	http          *http.Client
 	// stdTransport: requests go through a *http.Transport, which is known
 	// to find a connection (httptrace GotConn) before it writes a byte.
 	stdTransport bool
@@ -323,15 +328,17 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
-		baseURL:    strings.TrimSuffix(base.String(), "/"),
-		baseScheme: base.Scheme,
-		baseHost:   base.Host,
-		maxRetries: cfg.maxRetries,
-		waitMin:    cfg.waitMin,
-		waitMax:    cfg.waitMax,
-		logger:     cfg.logger,
-		observer:   cfg.observer,
-		maxBody:    maxBodyBytes,
+		baseURL:       strings.TrimSuffix(base.String(), "/"),
+		baseScheme:    base.Scheme,
+		baseHost:      base.Host,
+		serverAddress: base.Hostname(),
+		serverPort:    urlPort(base),
+		maxRetries:    cfg.maxRetries,
+		waitMin:       cfg.waitMin,
+		waitMax:       cfg.waitMax,
+		logger:        cfg.logger,
+		observer:      cfg.observer,
+		maxBody:       maxBodyBytes,
 	}
 	ua := "nebula-go/" + Version
 	if cfg.userAgent != "" {
@@ -1024,4 +1031,15 @@ func jsonErrorText(err error, prefix string) string {
 		return strings.TrimPrefix(err.Error(), ErrUnexpectedResponse.Error()+": ")
 	}
 	return "a field has the wrong form"
+}
+
+// urlPort is u's port, or its scheme's default.
+func urlPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "http" {
+		return 80
+	}
+	return 443
 }

@@ -42,10 +42,11 @@ type CallInfo struct {
 	Route     string
 	Service   string // the Client field: "Instances"
 	Operation string // the method: "Create"
-	// Host is the base URL's host, with its port when it names one
-	// ("api.nebulablock.com", "127.0.0.1:8080"): a tracer's server.address
-	// and server.port.
-	Host string
+	// ServerAddress and ServerPort are the base URL's host (without
+	// brackets for IPv6) and port, the scheme's default when the URL names
+	// none: a tracer's server.address and server.port.
+	ServerAddress string
+	ServerPort    int
 }
 
 // AttemptInfo describes one attempt of a call.
