@@ -223,18 +223,19 @@ func trickle(pdf []byte, piece int, pause time.Duration) http.HandlerFunc {
 	}
 }
 
-// A slow, steady download is never cut by the timeout: 12 pieces 30 ms apart
-// (about 360 ms) under a 200 ms timeout arrive whole.
+// A slow, steady download is never cut by the timeout: 24 pieces 60 ms apart
+// (about 1.4 s) under a 1 s timeout arrive whole. The gap between pieces is
+// far below the timeout, so a loaded machine cannot make the test flake.
 func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 	t.Parallel()
 	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 200))
-	lb := newLoopback(t, trickle(pdf, len(pdf)/12+1, 30*time.Millisecond))
+	lb := newLoopback(t, trickle(pdf, len(pdf)/24+1, 60*time.Millisecond))
 	for name, download := range map[string]func(io.Writer) (int64, error){
 		"WithTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t, WithTimeout(200*time.Millisecond)).Billing.DownloadInvoice(bg, "3688", w)
+			return lb.client(t, WithTimeout(time.Second)).Billing.DownloadInvoice(bg, "3688", w)
 		},
 		"WithCallTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(200*time.Millisecond))
+			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(time.Second))
 		},
 	} {
 		var buf bytes.Buffer
