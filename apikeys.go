@@ -69,7 +69,8 @@ func (d *createdAPIKeyData) validate() string {
 // sent); an *APIError matching ErrBadRequest, ErrUnauthorized,
 // ErrForbidden, ErrConflict, ErrRateLimited or ErrServerError; and
 // ErrOutcomeUnknown, wrapped with its cause, when the request failed after
-// the API may have created the key (see the README for how to recover).
+// the API may have created the key (see docs/errors-and-retries.md for how
+// to recover).
 // Create is retried only when the request provably never reached the API, or
 // on 429.
 func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {

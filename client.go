@@ -221,7 +221,7 @@ func WithUserAgent(prefix string) Option {
 }
 
 // WithMaxRetries sets how many times a failed attempt may be retried (see
-// the README for which failures are retried); 0 disables retries. The
+// docs/errors-and-retries.md for which failures are retried); 0 disables retries. The
 // default is 3; n must be between 0 and 100.
 func WithMaxRetries(n int) Option {
 	return func(c *config) error {

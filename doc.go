@@ -16,8 +16,8 @@
 // from the API that is not a success is an *APIError, which errors.Is maps
 // to a class sentinel (ErrNotFound, ErrConflict, ...). A create that failed
 // after the API may have acted on it is ErrOutcomeUnknown: what it creates
-// may exist (Instances.Lookup tells for an instance); the README shows how
-// to recover.
+// may exist (Instances.Lookup tells for an instance);
+// docs/errors-and-retries.md shows how to recover.
 //
 // # Retries
 //

@@ -44,8 +44,8 @@ var (
 	ErrUnexpectedResponse = errors.New("nebula: unexpected response")
 	// ErrOutcomeUnknown: a call that must not be repeated (a create) failed
 	// after the API may have carried it out, so what it creates may exist.
-	// It is always wrapped together with its cause. See the README for how
-	// to recover.
+	// It is always wrapped together with its cause. See
+	// docs/errors-and-retries.md for how to recover.
 	ErrOutcomeUnknown = errors.New("nebula: outcome unknown, the request may have been processed")
 )
 

@@ -13,7 +13,8 @@ import (
 
 // DefaultInferenceURL is Nebula's OpenAI-compatible inference API (chat
 // completions, embeddings). This SDK does not wrap it: point the official
-// OpenAI Go SDK at it with the same API key (see the README). Models and
+// OpenAI Go SDK at it with the same API key (see docs/inference.md and
+// examples/chat). Models and
 // GenerateImage use the Platform API's base URL instead.
 const DefaultInferenceURL = "https://inference.nebulablock.com/v1"
 

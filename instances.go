@@ -832,7 +832,7 @@ func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption
 // Get answers 404, or shows it Deleted.
 //
 // A status that cannot lead to the one waited for ends the wait (see the
-// README's status table): Deleted leads nowhere, Deleting only to Deleted,
+// status table in docs/instances.md, "Statuses and waiting"): Deleted leads nowhere, Deleting only to Deleted,
 // and Error (or "Failed") only to Deleting or Deleted. Other statuses
 // (Creating, Starting, Running, Stopping, Stopped, Rebooting, and any the
 // SDK does not know) keep the wait going: a stopped instance that is being

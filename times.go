@@ -10,7 +10,7 @@ import (
 // apiTime decodes every form of time the API's docs show. Wire structs use
 // it; public types carry the time.Time. Every decoded time is in UTC.
 //
-// Accepted (see the README's table):
+// Accepted (see the table in docs/values.md, "Times"):
 //   - unix seconds as a JSON string ("1730847667") or number (1740432179),
 //     optionally with a fraction ("1730847667.5"); 0 means absent;
 //   - a wall-clock time with a zone abbreviation before or after it
