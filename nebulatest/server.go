@@ -4,15 +4,15 @@
 //
 // The fake serves the documented routes under /api/v1 (API keys, login, SSH
 // keys, the compute catalog, GPU instances, billing and inference) with the
-// documented envelope, and a small OpenAI-shaped chat completion route at
-// /v1/chat/completions. It checks bearer tokens (its seed key, every live key
-// it created and every live login JWT; a deleted key gets 401), and can
-// inject faults: error statuses with Retry-After, latency, and hang-ups
-// before handling or after committing a create. It records every request
-// (the most recent 10 000 by default). A Server is safe for concurrent use.
+// documented envelope, and a small OpenAI-compatible surface under /v1
+// (chat completions, models, embeddings). It checks bearer tokens (its seed
+// key, every live key it created and every live login JWT; a deleted key
+// gets 401), and can inject faults: error statuses with Retry-After,
+// latency, and hang-ups before handling or after committing a create. It
+// records every request (the most recent 10 000, and at most
+// DefaultRequestLogBytes, by default). A Server is safe for concurrent use.
 //
-//	srv := nebulatest.NewServer()
-//	defer srv.Close()
+//	srv := nebulatest.New(t) // closed by t.Cleanup
 //	client, err := srv.NewClient()
 package nebulatest
 
@@ -33,6 +33,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	nebula "github.com/nebula-sdk/nebula-go"
@@ -44,6 +45,19 @@ const BasePath = "/api/v1"
 // DefaultRequestLogLimit is how many requests a Server keeps in its log
 // unless WithRequestLogLimit says otherwise.
 const DefaultRequestLogLimit = 10000
+
+// DefaultRequestLogBytes bounds the memory of the request log unless
+// WithRequestLogBytes says otherwise: the oldest requests are dropped once
+// the bodies, paths and headers kept add up to more.
+const DefaultRequestLogBytes = 64 << 20
+
+// DefaultGrace is how long Close waits for requests in flight before it
+// closes their connections, unless WithGrace says otherwise.
+const DefaultGrace = 5 * time.Second
+
+// readHeaderTimeout drops a client that takes longer to send a request
+// head: slow clients cannot hold connections for good.
+const readHeaderTimeout = 30 * time.Second
 
 // DefaultBootTime is how long a new instance stays "Creating" unless
 // WithBootTime says otherwise.
@@ -62,6 +76,8 @@ type Server struct {
 	cancel context.CancelFunc
 
 	cfg config
+
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	st        *state
@@ -89,6 +105,11 @@ type config struct {
 	users       map[string]*user // by username
 	bootTime    time.Duration
 	logLimit    int
+	logBytes    int64
+	grace       time.Duration
+	headerWait  time.Duration // the read-header timeout; tests shorten it
+	strict      bool
+	tb          testing.TB // where WithStrict reports; set by New
 	control     bool
 	listener    net.Listener
 	stateReader io.Reader
@@ -152,14 +173,48 @@ func WithListener(l net.Listener) Option { return func(s *Server) { s.cfg.listen
 func WithControlRoutes() Option { return func(s *Server) { s.cfg.control = true } }
 
 // WithBootTime sets how long a new instance stays "Creating" before it is
-// "Running" (and how long the transitional states of stop and reboot last).
-// The default is DefaultBootTime; 0 makes the transitions immediate.
+// "Running". Stop, Start and Reboot take effect at once (the fake has no
+// other transitional states). The default is DefaultBootTime; 0 makes a
+// new instance "Running" at once.
 func WithBootTime(d time.Duration) Option { return func(s *Server) { s.cfg.bootTime = max(d, 0) } }
 
 // WithRequestLogLimit bounds the request log to the n most recent requests
 // (older ones are dropped), so that a long-running fake keeps constant
 // memory. The default is DefaultRequestLogLimit; n <= 0 keeps every request.
 func WithRequestLogLimit(n int) Option { return func(s *Server) { s.cfg.logLimit = n } }
+
+// WithRequestLogBytes bounds the request log's memory to about n bytes
+// (bodies, paths, queries and headers): the oldest requests are dropped
+// first, and the newest one is always kept. The default is
+// DefaultRequestLogBytes; n <= 0 removes the byte bound (the entry bound of
+// WithRequestLogLimit still applies).
+func WithRequestLogBytes(n int64) Option { return func(s *Server) { s.cfg.logBytes = n } }
+
+// WithGrace sets how long Close waits for requests in flight before it
+// closes every connection (a client that stopped reading included). The
+// default is DefaultGrace.
+func WithGrace(d time.Duration) Option { return func(s *Server) { s.cfg.grace = max(d, 0) } }
+
+// WithStrict makes a Server started by New fail its test (through
+// testing.TB.Errorf, naming the method and path) on every request the fake
+// could not serve: a route it does not have, or a body it could not parse.
+// A 404 it serves on purpose (an unknown ID) is no failure, nor is an
+// injected fault. NewServer and NewServerE refuse it: they have no test to
+// report to.
+func WithStrict() Option { return func(s *Server) { s.cfg.strict = true } }
+
+// New starts a Server for the test t and closes it when the test ends
+// (t.Cleanup). With WithStrict, requests the fake could not serve fail t. A
+// Server that cannot start (an invalid WithState) fails t at once.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := newServer(t, opts)
+	if err != nil {
+		t.Fatalf("nebulatest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
 
 // NewServer starts a fake API on a loopback address. The account starts with
 // one API key, the seed key (ID 1, name "default"), whose value Token
@@ -176,8 +231,13 @@ func NewServer(opts ...Option) *Server {
 // NewServerE is NewServer returning an error instead of panicking: a state
 // given by WithState that cannot be read or is not a valid saved state.
 // Nothing is served when it fails.
-func NewServerE(opts ...Option) (*Server, error) {
+func NewServerE(opts ...Option) (*Server, error) { return newServer(nil, opts) }
+
+func newServer(tb testing.TB, opts []Option) (*Server, error) {
 	s := &Server{cfg: config{
+		logBytes:    DefaultRequestLogBytes,
+		grace:       DefaultGrace,
+		headerWait:  readHeaderTimeout,
 		jwtLifetime: 2 * time.Hour,
 		jwtKey:      []byte(randomToken(32)),
 		users:       map[string]*user{},
@@ -190,6 +250,10 @@ func NewServerE(opts ...Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	if s.cfg.strict && tb == nil {
+		return nil, errors.New("WithStrict needs a test to report to: start the server with nebulatest.New(t, ...)")
+	}
+	s.cfg.tb = tb
 	if s.cfg.seed == "" {
 		s.cfg.seed = newKeyValue()
 	}
@@ -200,13 +264,16 @@ func NewServerE(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 		s.st = st
+		// Reset keeps the seed token the restarted server hands out.
+		s.cfg.seed = st.seed
 	}
-	s.log = newRequestLog(s.cfg.logLimit)
+	s.log = newRequestLog(s.cfg.logLimit, s.cfg.logBytes)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
 	s.routes()
 
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.srv.Config.ReadHeaderTimeout = s.cfg.headerWait
 	s.srv.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
 		if cs == http.StateNew && s.onNewConn != nil {
 			s.onNewConn()
@@ -234,11 +301,22 @@ func loopbackTransport() *http.Transport {
 	}
 }
 
-// Close stops the Server, ending injected latencies and stalled request
-// bodies at once, and waits for its handlers to return.
+// Close stops the Server. Injected latencies and stalled request bodies end
+// at once, and those requests are not carried out: they get a 503 failed
+// envelope (or their connection is closed), never a success. Close waits
+// for the other requests in flight for at most the grace period
+// (WithGrace), then closes every connection, and returns once every
+// handler has. Calling it again does nothing.
 func (s *Server) Close() {
-	s.cancel()
-	s.srv.Close()
+	s.closeOnce.Do(func() {
+		s.cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.grace)
+		defer cancel()
+		if err := s.srv.Config.Shutdown(ctx); err != nil {
+			s.srv.CloseClientConnections()
+		}
+		s.srv.Close()
+	})
 }
 
 // Reset puts the Server back in its initial state: the seed key only (with
@@ -251,7 +329,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.st = st
 	s.faults = nil
-	s.log = newRequestLog(s.cfg.logLimit)
+	s.log = newRequestLog(s.cfg.logLimit, s.cfg.logBytes)
 }
 
 // Token returns the seed API key's value: a live credential until the seed
@@ -307,15 +385,20 @@ func (s *Server) RevokeJWTs() {
 	clear(s.st.jwts)
 }
 
-// requestLog is a ring of the most recent requests.
+// requestLog is a queue of the most recent requests, bounded in entries
+// and in bytes.
 type requestLog struct {
-	limit   int // <= 0: unbounded
-	entries []logEntry
-	next    int // where the next entry goes once the ring is full
-	seq     int // requests ever logged
+	limit    int   // <= 0: no entry bound
+	maxBytes int64 // <= 0: no byte bound
+	entries  []logEntry
+	head     int   // entries[:head] were dropped
+	bytes    int64 // the size of entries[head:]
+	seq      int   // requests ever logged
 }
 
-func newRequestLog(limit int) requestLog { return requestLog{limit: limit} }
+func newRequestLog(limit int, maxBytes int64) requestLog {
+	return requestLog{limit: limit, maxBytes: maxBytes}
+}
 
 // logEntry is a Request as the log keeps it: headers as one flat slice
 // rather than a map, which takes a third of the memory (a long-running fake
@@ -330,6 +413,17 @@ type logEntry struct {
 // headerField is one value of a header; a header with several values has
 // several fields.
 type headerField struct{ name, value string }
+
+// entryOverhead is about what an entry costs beside its strings and body.
+const entryOverhead = 128
+
+func (e *logEntry) size() int64 {
+	n := entryOverhead + len(e.method) + len(e.path) + len(e.query) + cap(e.body)
+	for _, f := range e.header {
+		n += 32 + len(f.name) + len(f.value)
+	}
+	return int64(n)
+}
 
 func newLogEntry(r *http.Request, path string, body []byte) logEntry {
 	n := 0
@@ -359,22 +453,38 @@ func (e logEntry) request() Request {
 	return r
 }
 
-// add logs e and returns its sequence number.
+// add logs e, drops the oldest entries beyond the bounds (never e itself),
+// and returns e's sequence number.
 func (l *requestLog) add(e logEntry) int {
 	l.seq++
-	if l.limit <= 0 || len(l.entries) < l.limit {
-		l.entries = append(l.entries, e)
-		return l.seq
+	l.entries = append(l.entries, e)
+	l.bytes += e.size()
+	for l.len() > 1 && ((l.limit > 0 && l.len() > l.limit) || (l.maxBytes > 0 && l.bytes > l.maxBytes)) {
+		l.bytes -= l.entries[l.head].size()
+		l.entries[l.head] = logEntry{} // let the body go
+		l.head++
 	}
-	l.entries[l.next] = e
-	l.next = (l.next + 1) % l.limit
+	if l.head > 32 && l.head >= len(l.entries)/2 {
+		l.entries = append(l.entries[:0:0], l.entries[l.head:]...)
+		l.head = 0
+	}
 	return l.seq
 }
 
+func (l *requestLog) len() int { return len(l.entries) - l.head }
+
+// snapshot returns the entries kept, oldest first, and the sequence number
+// of the first. The entries share their bodies with the log, which never
+// changes a body it holds.
+func (l *requestLog) snapshot() ([]logEntry, int) {
+	out := append([]logEntry(nil), l.entries[l.head:]...)
+	return out, l.seq - len(out) + 1
+}
+
 func (l *requestLog) all() []Request {
-	out := make([]Request, 0, len(l.entries))
-	for i := range l.entries {
-		out = append(out, l.entries[(l.next+i)%len(l.entries)].request())
+	out := make([]Request, 0, l.len())
+	for _, e := range l.entries[l.head:] {
+		out = append(out, e.request())
 	}
 	return out
 }
@@ -641,6 +751,10 @@ type reply struct {
 	contentType string // with raw: an answer that is not an envelope
 	raw         []byte
 	stream      func(http.ResponseWriter) // writes the whole answer itself
+
+	// unserved marks a request the fake could not serve (no such route, a
+	// body it could not parse), which WithStrict reports.
+	unserved bool
 }
 
 func ok(data any, message string) reply {
@@ -652,11 +766,23 @@ func fail(status int, message string) reply { return reply{status: status, messa
 // handler is an API route's logic. It runs without s.mu held.
 type handler func(*call) reply
 
+// routeKind says what a route needs and how it answers errors.
+type routeKind int
+
+const (
+	public routeKind = iota // no token
+	authed                  // a token, errors in the envelope
+	openAI                  // a token, errors in OpenAI's shape
+)
+
 // handle registers an API route that needs a token.
-func (s *Server) handle(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, true)) }
+func (s *Server) handle(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, authed)) }
 
 // handlePublic registers an API route that needs no token.
-func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, false)) }
+func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, public)) }
+
+// handleOpenAI registers a route of the OpenAI-compatible surface.
+func (s *Server) handleOpenAI(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, openAI)) }
 
 // serveHTTP routes a request. Unmatched paths get a failed envelope.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -667,32 +793,56 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// notFound answers what no route matches: 405 where another method would
-// match, else 404, with a hint for the docs' examples that repeat /api/v1.
-func (s *Server) notFound(c *call) reply {
+// allowedMethods lists the other methods a route serves at r's path.
+func (s *Server) allowedMethods(r *http.Request, catchAll string) []string {
 	var allowed []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-		if m == c.r.Method {
+		if m == r.Method {
 			continue
 		}
-		probe := c.r.Clone(context.Background())
+		probe := r.Clone(context.Background())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+		if _, pattern := s.mux.Handler(probe); pattern != catchAll && pattern != "" {
 			allowed = append(allowed, m)
 		}
 	}
-	if len(allowed) > 0 {
-		return fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
+	return allowed
+}
+
+// notFound answers what no route matches: 405 where another method would
+// match, else 404, with a hint for the docs' examples that repeat /api/v1.
+func (s *Server) notFound(c *call) reply {
+	var rep reply
+	switch allowed := s.allowedMethods(c.r, "/"); {
+	case len(allowed) > 0:
+		rep = fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
+	case strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/"):
+		rep = fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
+	default:
+		rep = fail(http.StatusNotFound, "Not Found")
 	}
-	if strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/") {
-		return fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
-	}
-	return fail(http.StatusNotFound, "Not Found")
+	rep.unserved = true
+	return rep
+}
+
+// notCarriedOut answers a request the Server gave up on as it shut down.
+func notCarriedOut(w http.ResponseWriter) {
+	setNote(w, "not carried out: the server is shutting down")
+	w.Header().Set("Connection", "close")
+	writeReply(w, fail(http.StatusServiceUnavailable, "The fake API is shutting down: the request was not carried out"))
+}
+
+// clientLeft drops a request whose client went away before it was carried
+// out: nothing was done, and nothing is answered.
+func clientLeft(w http.ResponseWriter) {
+	setNote(w, "not carried out: the client left")
+	panic(http.ErrAbortHandler)
 }
 
 // api wraps a route: it reads the body, logs the request, applies any
-// fault, checks the token when auth is set, runs h and writes its reply.
-func (s *Server) api(h handler, auth bool) http.Handler {
+// fault, checks the token unless the route is public, runs h and writes
+// its reply.
+func (s *Server) api(h handler, kind routeKind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, bodyErr := s.readBody(w, r)
 		path := r.URL.EscapedPath()
@@ -714,9 +864,10 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
-				return
+				clientLeft(w)
 			case <-s.ctx.Done():
 				t.Stop()
+				notCarriedOut(w)
 				return
 			}
 		}
@@ -736,19 +887,34 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			writeReply(w, fail(fault.Status, "injected fault: "+http.StatusText(fault.Status)))
 			return
 		}
+		if bodyErr != nil && s.ctx.Err() != nil {
+			notCarriedOut(w)
+			return
+		}
 
 		var rep reply
 		switch {
+		case errors.Is(bodyErr, errBodyTooLarge) && kind == openAI:
+			rep = openAIError(http.StatusRequestEntityTooLarge, "Request body too large", "invalid_request_error", "", "")
 		case errors.Is(bodyErr, errBodyTooLarge):
 			rep = fail(http.StatusRequestEntityTooLarge, "Request body too large")
+		case bodyErr != nil && kind == openAI:
+			rep = openAIError(http.StatusBadRequest, "Could not read the request body", "invalid_request_error", "", "")
 		case bodyErr != nil:
 			rep = fail(http.StatusBadRequest, "Could not read the request body")
-		case auth && r.Header.Get("Authorization") == "":
+		case kind == openAI && r.Header.Get("Authorization") == "":
+			rep = openAIError(http.StatusUnauthorized, "You didn't provide an API key: send the header Authorization: Bearer <API key>", "invalid_request_error", "", "missing_api_key")
+		case kind == openAI && !s.authorized(r):
+			rep = openAIError(http.StatusUnauthorized, "Incorrect API key provided", "invalid_request_error", "", "invalid_api_key")
+		case kind == authed && r.Header.Get("Authorization") == "":
 			rep = fail(http.StatusUnauthorized, "Not authenticated: send the header Authorization: Bearer <API key or JWT>")
-		case auth && !s.authorized(r):
+		case kind == authed && !s.authorized(r):
 			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
 		default:
 			rep = h(&call{r: r, body: body})
+		}
+		if rep.unserved && s.cfg.tb != nil {
+			s.cfg.tb.Errorf("nebulatest: the fake could not serve %s %s: %d %s", r.Method, path, rep.status, rep.message)
 		}
 		if faulty && fault.HangUp == HangUpAfter {
 			hangUp(w)
@@ -888,6 +1054,9 @@ func (s *Server) routes() {
 	s.handlePublic("POST "+BasePath+"/login", s.login)
 	s.handle("POST "+BasePath+"/api-keys", s.createKey)
 	s.handle("GET "+BasePath+"/api_keys", s.listKeys)
+	// Nebula's own MCP server lists keys here ("to include the team keys");
+	// its live shape is unverified, so it answers as /api_keys does.
+	s.handle("GET "+BasePath+"/keys", s.listKeys)
 	s.handle("DELETE "+BasePath+"/api-keys/{id}", s.deleteKey)
 
 	s.handle("POST "+BasePath+"/ssh-keys", s.createSSHKey)
@@ -911,7 +1080,10 @@ func (s *Server) routes() {
 
 	s.handle("GET "+BasePath+"/serverless/models", s.listModels)
 	s.handle("POST "+BasePath+"/images/generation", s.generateImage)
-	s.handlePublic("POST /v1/chat/completions", s.chatCompletions)
+	s.handleOpenAI("POST /v1/chat/completions", s.chatCompletions)
+	s.handleOpenAI("GET /v1/models", s.openAIModels)
+	s.handleOpenAI("POST /v1/embeddings", s.embeddings)
+	s.handlePublic("/v1/", s.openAINotFound)
 
 	s.handlePublic("/", s.notFound)
 	if s.cfg.control {
@@ -938,13 +1110,17 @@ func decodeJSON(c *call, v any) (reply, bool) {
 		}
 	}
 	if len(bytes.TrimSpace(c.body)) == 0 {
-		return fail(http.StatusUnprocessableEntity, "A JSON request body is required"), true
+		rep := fail(http.StatusUnprocessableEntity, "A JSON request body is required")
+		rep.unserved = true
+		return rep, true
 	}
 	if err := json.Unmarshal(c.body, v); err != nil {
 		problems = append(problems, describeJSONError(c.body, err))
 	}
 	if len(problems) > 0 {
-		return fail(status, strings.Join(problems, "; ")), true
+		rep := fail(status, strings.Join(problems, "; "))
+		rep.unserved = true
+		return rep, true
 	}
 	return reply{}, false
 }
