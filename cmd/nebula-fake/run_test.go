@@ -175,7 +175,6 @@ func TestRunFailsToStart(t *testing.T) {
 	}{
 		{"port in use", []string{"-addr", l.Addr().String()}, "", []string{"cannot listen on " + l.Addr().String(), "address already in use"}},
 		{"state not JSON", []string{"-state", write("a.json", "not json")}, "a.json", []string{"invalid saved state", "left unchanged"}},
-		{"state empty", []string{"-state", write("b.json", "")}, "b.json", []string{"invalid saved state"}},
 		{"state of another format", []string{"-state", write("c.json", `{"format":"other/1","seed":"ak_abcdefghij"}`)}, "c.json", []string{`format "other/1"`}},
 		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "s.json")}, "", []string{"cannot write beside it"}},
 		{"state is a directory", []string{"-state", dir}, "", []string{"-state " + dir}},
