@@ -139,6 +139,9 @@ var (
 	// ("PuTTY-User-Key-File-3: ..."), possibly JSON-escaped (an escaped
 	// quote in an SSH2 comment does not end it) and possibly cut short.
 	privateKeyBlock = regexp.MustCompile(`(?s)(?:-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY ?-{4,5}|PuTTY-User-Key-File-[0-9]+:)(?:\\.|[^"\\])*?(?:-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY ?-{4,5}|Private-MAC: ?[0-9a-fA-F]+|"|$)`)
+	// rawPrivateKeyBlock is the same in a body that is not JSON, where a
+	// quote (an SSH2 comment's) ends nothing.
+	rawPrivateKeyBlock = regexp.MustCompile(`(?s)(?:-{4,5} ?BEGIN [A-Z0-9 ]*PRIVATE KEY ?-{4,5}|PuTTY-User-Key-File-[0-9]+:).*?(?:-{4,5} ?END [A-Z0-9 ]*PRIVATE KEY ?-{4,5}|Private-MAC: ?[0-9a-fA-F]+|$)`)
 	// secretField finds the value of a JSON field whose name says it is
 	// secret.
 	secretField = regexp.MustCompile(`("(?i:[a-z_]*(?:password|secret|token|api_key|apikey))"\s*:\s*)"(?:[^"\\]|\\.)*"`)
@@ -194,7 +197,11 @@ func redactBody(body []byte, passwords []string) string {
 		str = form.Encode()
 	}
 	str = secretField.ReplaceAllString(str, `$1"`+redacted+`"`)
-	str = privateKeyBlock.ReplaceAllStringFunc(str, func(m string) string {
+	keys := privateKeyBlock
+	if trimmed := strings.TrimSpace(str); !strings.HasPrefix(trimmed, "{") && !strings.HasPrefix(trimmed, "[") && !strings.HasPrefix(trimmed, `"`) {
+		keys = rawPrivateKeyBlock
+	}
+	str = keys.ReplaceAllStringFunc(str, func(m string) string {
 		if strings.HasSuffix(m, `"`) {
 			return redacted + `"`
 		}

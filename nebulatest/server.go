@@ -913,7 +913,7 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 		default:
 			rep = h(&call{r: r, body: body})
 		}
-		if rep.unserved && s.cfg.tb != nil {
+		if rep.unserved && s.cfg.strict {
 			s.cfg.tb.Errorf("nebulatest: the fake could not serve %s %s: %d %s", r.Method, path, rep.status, rep.message)
 		}
 		if faulty && fault.HangUp == HangUpAfter {
