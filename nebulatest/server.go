@@ -408,6 +408,7 @@ type logEntry struct {
 	header              []headerField
 	body                []byte
 	time                time.Time
+	bytes               int64 // size(), kept: eviction needs it again
 }
 
 // headerField is one value of a header; a header with several values has
@@ -436,7 +437,9 @@ func newLogEntry(r *http.Request, path string, body []byte) logEntry {
 			fields = append(fields, headerField{name, v})
 		}
 	}
-	return logEntry{method: r.Method, path: path, query: r.URL.RawQuery, header: fields, body: body, time: time.Now()}
+	e := logEntry{method: r.Method, path: path, query: r.URL.RawQuery, header: fields, body: body, time: time.Now()}
+	e.bytes = e.size()
+	return e
 }
 
 // request returns a fresh Request, so that a caller editing it cannot
@@ -458,9 +461,9 @@ func (e logEntry) request() Request {
 func (l *requestLog) add(e logEntry) int {
 	l.seq++
 	l.entries = append(l.entries, e)
-	l.bytes += e.size()
+	l.bytes += e.bytes
 	for l.len() > 1 && ((l.limit > 0 && l.len() > l.limit) || (l.maxBytes > 0 && l.bytes > l.maxBytes)) {
-		l.bytes -= l.entries[l.head].size()
+		l.bytes -= l.entries[l.head].bytes
 		l.entries[l.head] = logEntry{} // let the body go
 		l.head++
 	}

@@ -394,7 +394,7 @@ func accessLogger(logs *logWriter, users []user) func(nebulatest.Access) {
 				b = strconv.AppendInt(b, int64(a.Status), 10)
 			}
 			b = append(b, ' ')
-			b = append(b, a.Duration.Round(time.Microsecond).String()...)
+			b = appendDuration(b, a.Duration)
 			if a.Note != "" {
 				b = append(b, " ("...)
 				b = append(b, a.Note...)
@@ -403,6 +403,16 @@ func accessLogger(logs *logWriter, users []user) func(nebulatest.Access) {
 			return append(b, '\n')
 		})
 	}
+}
+
+// appendDuration appends d in milliseconds with three decimals ("1.234ms"),
+// without the allocation of Duration.String.
+func appendDuration(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return append(b, "ms"...)
 }
 
 // maxPendingLog bounds what the log holds while stderr is not read.

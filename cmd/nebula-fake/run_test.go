@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests call run in-process; main_test.go runs the built program.
@@ -68,7 +69,7 @@ func TestRunHelp(t *testing.T) {
 
 // runInProcess starts run with args and returns the environment lines, a
 // cancel that stops it, and a channel with its exit code.
-func runInProcess(t *testing.T, args ...string) (apiURL, key string, stop context.CancelFunc, exit <-chan int, stderr *syncBuffer) {
+func runInProcess(t testing.TB, args ...string) (apiURL, key string, stop context.CancelFunc, exit <-chan int, stderr *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
@@ -205,5 +206,17 @@ func TestRunFailsToStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAppendDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		0: "0.000ms", 999 * time.Nanosecond: "0.000ms", 1234567 * time.Nanosecond: "1.234ms",
+		5 * time.Microsecond: "0.005ms", 2*time.Second + 50*time.Microsecond: "2000.050ms",
+	} {
+		if got := string(appendDuration(nil, d)); got != want {
+			t.Errorf("appendDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
