@@ -415,3 +415,15 @@ func TestSlowRequestHeadIsDropped(t *testing.T) {
 		t.Fatalf("the slow head was not dropped (read %q)", b)
 	}
 }
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `q"b\s`, "<a&b>", "\x00\x1f\t\n\r", "\u2028\u2029", "\xff\xfe", "héllo 世界", "a\xc3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); !bytes.Equal(got, want) {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
