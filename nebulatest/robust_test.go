@@ -427,3 +427,51 @@ func FuzzAppendJSONString(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestLogRing(t *testing.T) {
+	t.Parallel()
+	entry := func(i, size int) logEntry {
+		e := logEntry{path: fmt.Sprintf("%03d", i), body: make([]byte, size)}
+		e.bytes = e.size()
+		return e
+	}
+	paths := func(l *requestLog) string {
+		var out []string
+		for _, r := range l.all() {
+			out = append(out, r.Path)
+		}
+		return strings.Join(out, ",")
+	}
+	l := newRequestLog(3, 0)
+	for i := 1; i <= 5; i++ {
+		if seq := l.add(entry(i, 0)); seq != i {
+			t.Fatalf("seq %d, want %d", seq, i)
+		}
+	}
+	if got := paths(&l); got != "003,004,005" {
+		t.Errorf("entry-bounded log %s, want 003,004,005", got)
+	}
+	big := entry(0, 1000).bytes
+	l = newRequestLog(0, 3*big)
+	for i := 1; i <= 40; i++ { // past a few doublings of the ring
+		l.add(entry(i, 1000))
+	}
+	if got := paths(&l); got != "038,039,040" || l.bytes != 3*big {
+		t.Errorf("byte-bounded log %s (%d bytes), want 038,039,040", got, l.bytes)
+	}
+	l.add(entry(41, 5000))
+	if got := paths(&l); got != "041" || l.bytes != entry(41, 5000).bytes {
+		t.Errorf("after an entry over the bound: %s, want it alone", got)
+	}
+	snap, first := l.snapshot()
+	if len(snap) != 1 || first != 41 {
+		t.Errorf("snapshot %d entries from %d", len(snap), first)
+	}
+	l = newRequestLog(0, 0)
+	for i := 1; i <= 100; i++ {
+		l.add(entry(i, 10))
+	}
+	if l.len() != 100 || !strings.HasPrefix(paths(&l), "001,002,003,") {
+		t.Errorf("unbounded log: %d entries", l.len())
+	}
+}
