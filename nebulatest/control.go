@@ -90,7 +90,7 @@ type loggedRequest struct {
 // controlRequests streams the log as {"data": [...], "message", "status"},
 // one entry at a time: the log may hold about DefaultRequestLogBytes, which
 // is not built as one answer. There is no Content-Length.
-func (s *Server) controlRequests(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) controlRequests(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	entries, first := s.log.snapshot()
 	passwords := make([]string, 0, len(s.cfg.users))
@@ -108,15 +108,19 @@ func (s *Server) controlRequests(w http.ResponseWriter, _ *http.Request) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for i := range entries {
+		if r.Context().Err() != nil || s.ctx.Err() != nil {
+			return // the client left, or the server is closing
+		}
 		e := entries[i]
 		entries[i] = logEntry{} // let the copy go once written
 		buf.Reset()
 		if i > 0 {
 			buf.WriteByte(',')
 		}
+		method, path, query, headers := e.parts()
 		enc.Encode(loggedRequest{
-			Seq: first + i, Method: e.method, Path: e.path, Query: redactString(e.query, passwords), Time: e.time,
-			Headers: redactFields(e.header, passwords), Body: redactBody(e.body, passwords),
+			Seq: first + i, Method: method, Path: path, Query: redactString(query, passwords), Time: e.time(),
+			Headers: redactHeaders(headers, passwords), Body: redactBody(e.body, passwords),
 		})
 		if _, err := w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
 			return // the client left, or the server is closing
@@ -170,20 +174,20 @@ func redactAuthorization(v string) string {
 	return redacted
 }
 
-func redactFields(fields []headerField, passwords []string) map[string][]string {
-	out := make(map[string][]string, len(fields))
-	for _, f := range fields {
+func redactHeaders(headers string, passwords []string) map[string][]string {
+	out := make(map[string][]string)
+	eachHeader(headers, func(name, value string) {
 		var v string
 		switch {
-		case f.name == "Authorization" || f.name == "Proxy-Authorization":
-			v = redactAuthorization(f.value)
-		case sensitiveHeaders[f.name]:
+		case name == "Authorization" || name == "Proxy-Authorization":
+			v = redactAuthorization(value)
+		case sensitiveHeaders[name]:
 			v = redacted
 		default:
-			v = redactString(f.value, passwords)
+			v = redactString(value, passwords)
 		}
-		out[f.name] = append(out[f.name], v)
-	}
+		out[name] = append(out[name], v)
+	})
 	return out
 }
 
@@ -196,7 +200,15 @@ func redactBody(body []byte, passwords []string) string {
 		form.Set("password", redacted)
 		str = form.Encode()
 	}
-	str = secretField.ReplaceAllString(str, `$1"`+redacted+`"`)
+	// The regexps run only where they could match: a log of large bodies
+	// is otherwise slow to serve.
+	lower := strings.ToLower(str)
+	if strings.Contains(lower, "password") || strings.Contains(lower, "secret") || strings.Contains(lower, "token") || strings.Contains(lower, "apikey") || strings.Contains(lower, "api_key") {
+		str = secretField.ReplaceAllString(str, `$1"`+redacted+`"`)
+	}
+	if !strings.Contains(str, "PRIVATE KEY") && !strings.Contains(str, "PuTTY-User-Key-File-") {
+		return redactString(str, passwords)
+	}
 	keys := privateKeyBlock
 	if trimmed := strings.TrimSpace(str); !strings.HasPrefix(trimmed, "{") && !strings.HasPrefix(trimmed, "[") && !strings.HasPrefix(trimmed, `"`) {
 		keys = rawPrivateKeyBlock
@@ -211,8 +223,12 @@ func redactBody(body []byte, passwords []string) string {
 }
 
 func redactString(str string, passwords []string) string {
-	str = apiKeyPattern.ReplaceAllString(str, redacted)
-	str = jwtPattern.ReplaceAllString(str, redacted)
+	if strings.Contains(str, "ak_") {
+		str = apiKeyPattern.ReplaceAllString(str, redacted)
+	}
+	if strings.Contains(str, "eyJ") {
+		str = jwtPattern.ReplaceAllString(str, redacted)
+	}
 	for _, p := range passwords {
 		if len(p) >= 4 { // shorter ones would blank out ordinary text
 			str = strings.ReplaceAll(str, p, redacted)

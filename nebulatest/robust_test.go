@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -431,9 +432,8 @@ func FuzzAppendJSONString(f *testing.F) {
 func TestRequestLogRing(t *testing.T) {
 	t.Parallel()
 	entry := func(i, size int) logEntry {
-		e := logEntry{path: fmt.Sprintf("%03d", i), body: make([]byte, size)}
-		e.bytes = e.size()
-		return e
+		r := httptest.NewRequest("GET", "/"+fmt.Sprintf("%03d", i), nil)
+		return newLogEntry(r, fmt.Sprintf("%03d", i), make([]byte, size))
 	}
 	paths := func(l *requestLog) string {
 		var out []string

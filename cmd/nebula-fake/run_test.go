@@ -69,7 +69,7 @@ func TestRunHelp(t *testing.T) {
 
 // runInProcess starts run with args and returns the environment lines, a
 // cancel that stops it, and a channel with its exit code.
-func runInProcess(t testing.TB, args ...string) (apiURL, key string, stop context.CancelFunc, exit <-chan int, stderr *syncBuffer) {
+func runInProcess(t *testing.T, args ...string) (apiURL, key string, stop context.CancelFunc, exit <-chan int, stderr *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
