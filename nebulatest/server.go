@@ -907,7 +907,7 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 		seq := s.log.add(entry)
 		fault, faulty := s.takeFault(r.Method, faultPath)
 		s.mu.Unlock()
-		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(seq))
+		w.Header()["X-Request-Id"] = []string{"req-" + strconv.Itoa(seq)}
 
 		if faulty && fault.Latency > 0 {
 			t := time.NewTimer(fault.Latency)
@@ -994,8 +994,13 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		rep.stream(w)
 		return
 	case rep.raw != nil:
-		w.Header().Set("Content-Type", rep.contentType)
-		w.Header().Set("Content-Length", strconv.Itoa(len(rep.raw)))
+		h := w.Header()
+		if rep.contentType == "application/json" {
+			h["Content-Type"] = jsonContentType
+		} else {
+			h.Set("Content-Type", rep.contentType)
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(rep.raw))}
 		w.WriteHeader(rep.status)
 		w.Write(rep.raw)
 		return
@@ -1045,13 +1050,18 @@ type envelopeNoData struct {
 	Status  string `json:"status"`
 }
 
+// jsonContentType is shared by every answer's header: net/http only reads
+// it. Header.Set would allocate a slice per answer.
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"data":null,"message":"nebulatest: cannot encode the answer","status":"failed"}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
