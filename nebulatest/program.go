@@ -39,7 +39,7 @@ func WithAccessLog(f func(Access)) Option { return func(s *Server) { s.cfg.acces
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Config.Shutdown(ctx)
 	if err != nil {
-		s.cancel()
+		s.stop()
 		s.srv.CloseClientConnections()
 	}
 	s.Close()

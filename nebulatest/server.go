@@ -79,6 +79,8 @@ type Server struct {
 	cfg config
 
 	closeOnce sync.Once
+	connsMu   sync.Mutex
+	conns     map[net.Conn]struct{} // open connections, to cut stalled bodies short
 
 	mu        sync.Mutex
 	st        *state
@@ -275,9 +277,24 @@ func newServer(tb testing.TB, opts []Option) (*Server, error) {
 
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
 	s.srv.Config.ReadHeaderTimeout = s.cfg.headerWait
-	s.srv.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
-		if cs == http.StateNew && s.onNewConn != nil {
-			s.onNewConn()
+	// A request's head and body must arrive within ReadTimeout, which
+	// net/http sets on the connection per request, at no cost to us.
+	s.srv.Config.ReadTimeout = s.cfg.headerWait + bodyTimeout
+	s.srv.Config.IdleTimeout = 2 * time.Minute
+	s.conns = map[net.Conn]struct{}{}
+	s.srv.Config.ConnState = func(c net.Conn, cs http.ConnState) {
+		switch cs {
+		case http.StateNew:
+			s.connsMu.Lock()
+			s.conns[c] = struct{}{}
+			s.connsMu.Unlock()
+			if s.onNewConn != nil {
+				s.onNewConn()
+			}
+		case http.StateClosed, http.StateHijacked:
+			s.connsMu.Lock()
+			delete(s.conns, c)
+			s.connsMu.Unlock()
 		}
 	}
 	if s.cfg.listener != nil {
@@ -310,7 +327,7 @@ func loopbackTransport() *http.Transport {
 // handler has. Calling it again does nothing.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		s.cancel()
+		s.stop()
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.grace)
 		defer cancel()
 		if err := s.srv.Config.Shutdown(ctx); err != nil {
@@ -750,20 +767,31 @@ const (
 
 var errBodyTooLarge = errors.New("request body too large")
 
-// readBody reads r's body, giving up when it is too large, when it takes
-// longer than bodyTimeout, or at once when the Server closes: a client that
-// stalls mid-body must not hold Close up.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// stop ends what the Server is waiting for: injected latencies (through
+// s.ctx) and request bodies still arriving (a read deadline in the past on
+// every connection; their handlers answer 503). Answers being written go
+// on.
+func (s *Server) stop() {
+	s.cancel()
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Now())
+	}
+}
+
+// readBody reads r's body, giving up when it is too large, when the request
+// takes longer than the server's ReadTimeout (head and body), or at once
+// when the Server closes: a client that stalls mid-body must not hold Close
+// up.
+func (s *Server) readBody(_ http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if s.onBody != nil {
 		s.onBody()
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
-	stop := context.AfterFunc(s.ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
-	defer stop()
+	// The time limit is the server's ReadTimeout; stop cuts reads short.
 	if r.ContentLength > maxRequestBody {
 		return nil, errBodyTooLarge
 	}
@@ -903,9 +931,12 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 		}
 
 		entry := newLogEntry(r, path, body)
+		token, hasToken := bearer(r)
 		s.mu.Lock()
 		seq := s.log.add(entry)
 		fault, faulty := s.takeFault(r.Method, faultPath)
+		// Checked now, under the lock the log takes anyway.
+		authorized := hasToken && s.validToken(token)
 		s.mu.Unlock()
 		w.Header()["X-Request-Id"] = []string{"req-" + strconv.Itoa(seq)}
 
@@ -955,11 +986,11 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 			rep = fail(http.StatusBadRequest, "Could not read the request body")
 		case kind == openAI && r.Header.Get("Authorization") == "":
 			rep = openAIError(http.StatusUnauthorized, "You didn't provide an API key: send the header Authorization: Bearer <API key>", "invalid_request_error", "", "missing_api_key")
-		case kind == openAI && !s.authorized(r):
+		case kind == openAI && !authorized:
 			rep = openAIError(http.StatusUnauthorized, "Incorrect API key provided", "invalid_request_error", "", "invalid_api_key")
 		case kind == authed && r.Header.Get("Authorization") == "":
 			rep = fail(http.StatusUnauthorized, "Not authenticated: send the header Authorization: Bearer <API key or JWT>")
-		case kind == authed && !s.authorized(r):
+		case kind == authed && !authorized:
 			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
 		default:
 			rep = h(&call{r: r, body: body})
@@ -1077,17 +1108,13 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	token, ok := bearer(r)
-	if !ok {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// validToken says whether token is a live API key or login JWT. s.mu must
+// be held.
+func (s *Server) validToken(token string) bool {
 	if exp, ok := s.st.jwts[token]; ok {
 		return time.Now().Before(exp)
 	}
-	_, ok = s.st.keysByValue[token]
+	_, ok := s.st.keysByValue[token]
 	return ok
 }
 
