@@ -43,8 +43,12 @@ import (
 const minimalServerEnv = "NEBULA_FAKE_BENCH_MINIMAL"
 
 // serveMinimal runs the minimal server: the least a server of the two
-// routes can do (check the bearer token, read and decode the body, keep
-// the keys in a map under a mutex, draw a key value, answer the envelope).
+// routes can do and still be the same routes. It checks the bearer token
+// against the live keys (a created key is a credential at once, as on the
+// fake and the real API), reads and decodes the body, refuses a name
+// taken, draws a key value, keeps the key (a slice and two maps, by name
+// and by value, under a mutex) and answers the envelope with
+// encoding/json.
 // It prints its API URL on stdout and serves until stdin closes.
 func serveMinimal(token string) int {
 	type key struct {
@@ -68,6 +72,7 @@ func serveMinimal(token string) int {
 	var mu sync.Mutex
 	var keys []key
 	byName := map[string]bool{}
+	byValue := map[string]bool{token: true}
 	next := 1
 	write := func(w http.ResponseWriter, status int, v any) {
 		body, _ := json.Marshal(v)
@@ -76,7 +81,10 @@ func serveMinimal(token string) int {
 		w.Write(body)
 	}
 	authorized := func(r *http.Request) bool {
-		return r.Header.Get("Authorization") == "Bearer "+token
+		value, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		mu.Lock()
+		defer mu.Unlock()
+		return found && byValue[value]
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/api-keys", func(w http.ResponseWriter, r *http.Request) {
@@ -103,6 +111,7 @@ func serveMinimal(token string) int {
 		next++
 		keys = append(keys, k)
 		byName[k.Name] = true
+		byValue[k.value] = true
 		mu.Unlock()
 		write(w, 200, envelope{Data: created{ID: k.ID, Key: k.value, Name: k.Name, Description: k.Description}, Message: "API key successfully created", Status: "success"})
 	})
