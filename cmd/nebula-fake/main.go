@@ -31,6 +31,8 @@
 //	                    empty, save it there at exit (atomically, 0600: the
 //	                    file holds live keys)
 //	-log-limit 10000    requests kept for GET /_fake/requests (<= 0: all)
+//	-log-bytes 67108864 bytes of requests kept (bodies, paths, headers; the
+//	                    newest is always kept; <= 0: no byte bound)
 //	-grace 5s           how long shutdown waits for requests in flight before
 //	                    it closes every connection
 //
@@ -90,6 +92,7 @@ type config struct {
 	bootTime  time.Duration
 	statePath string
 	logLimit  int
+	logBytes  int64
 	grace     time.Duration
 }
 
@@ -155,6 +158,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.bootTime, "boot-time", nebulatest.DefaultBootTime, "how long a new instance stays Creating")
 	fs.StringVar(&cfg.statePath, "state", "", "load the state from `FILE` if it exists and save it there at exit (it holds live keys)")
 	fs.IntVar(&cfg.logLimit, "log-limit", nebulatest.DefaultRequestLogLimit, "requests kept for GET /_fake/requests (<= 0: all)")
+	fs.Int64Var(&cfg.logBytes, "log-bytes", nebulatest.DefaultRequestLogBytes, "bytes of requests kept for GET /_fake/requests, bodies and headers included; the newest is always kept (<= 0: no byte bound)")
 	fs.DurationVar(&cfg.grace, "grace", defaultGrace, "how long shutdown waits for requests in flight")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: nebula-fake [flags]\n\nServes the fake Nebula Block API; prints NEBULA_API_URL=... and NEBULA_API_KEY=... on stdout.\n\n")
@@ -203,6 +207,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		nebulatest.WithControlRoutes(),
 		nebulatest.WithBootTime(cfg.bootTime),
 		nebulatest.WithRequestLogLimit(cfg.logLimit),
+		nebulatest.WithRequestLogBytes(cfg.logBytes),
 		nebulatest.WithAccessLog(accessLogger(logs, cfg.users.users)),
 		nebulatest.WithGrace(cfg.grace),
 	}

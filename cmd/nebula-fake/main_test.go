@@ -327,6 +327,17 @@ func TestFlags(t *testing.T) {
 				t.Errorf("log %v, want the last 2 of 3", reqs)
 			}
 		}},
+		{"-log-bytes", []string{"-log-bytes", "3000"}, func(t *testing.T, f *fake) {
+			body := `{"name":"` + strings.Repeat("x", 1000) + `"}`
+			for range 5 {
+				f.api("POST", "/nowhere", body)
+			}
+			_, env := f.call("GET", f.root+"/_fake/requests", "", "", "")
+			reqs, _ := env["data"].([]any)
+			if len(reqs) == 0 || len(reqs) > 2 || reqs[len(reqs)-1].(map[string]any)["seq"] != 5.0 {
+				t.Errorf("log of %d requests, want the last one or two of 5 (3000 bytes)", len(reqs))
+			}
+		}},
 		{"-boot-time 0", []string{"-boot-time", "0"}, func(t *testing.T, f *fake) {
 			if status := createInstance(t, f); status != "Running" {
 				t.Errorf("status %q, want Running at once", status)

@@ -33,6 +33,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"boot time not a duration", []string{"-boot-time", "soon"}, "invalid value"},
 		{"negative grace", []string{"-grace", "-1s"}, "-grace must not be negative"},
 		{"log limit not a number", []string{"-log-limit", "many"}, "invalid value"},
+		{"log bytes not a number", []string{"-log-bytes", "1MiB"}, "invalid value"},
 		{"address without port", []string{"-addr", "8474"}, "want host:port"},
 		{"argument", []string{"serve"}, `unexpected argument "serve"`},
 		{"unknown flag", []string{"-port", "1"}, "flag provided but not defined"},
@@ -60,7 +61,7 @@ func TestRunHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, &stdout, &stderr); code != exitOK {
 		t.Errorf("exit code %d", code)
 	}
-	for _, flag := range []string{"-addr", "-token", "-uuids", "-user", "-boot-time", "-state", "-log-limit", "-grace"} {
+	for _, flag := range []string{"-addr", "-token", "-uuids", "-user", "-boot-time", "-state", "-log-limit", "-log-bytes", "-grace"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage does not mention %s:\n%s", flag, stderr.String())
 		}
