@@ -35,6 +35,9 @@
 //	                    newest is always kept; <= 0: no byte bound)
 //	-grace 5s           how long shutdown waits for requests in flight before
 //	                    it closes every connection
+//	-proxy URL          check the live API instead of faking it (see proxy.go)
+//	-record DIR         with -proxy: write each exchange as a cassette in DIR
+//	-replay DIR         serve the cassettes in DIR instead of the fake
 //
 // Exit codes: 0 after a signal, 1 when it cannot start or save its state, 2
 // for bad flags.
@@ -94,6 +97,9 @@ type config struct {
 	logLimit  int
 	logBytes  int64
 	grace     time.Duration
+	proxy     string // -proxy URL: check the live API instead of faking it
+	record    string // -record DIR: cassettes of what -proxy saw
+	replay    string // -replay DIR: serve cassettes instead of the fake
 }
 
 // userFlag collects -user name:password flags.
@@ -160,6 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.logLimit, "log-limit", nebulatest.DefaultRequestLogLimit, "requests kept for GET /_fake/requests (<= 0: all)")
 	fs.Int64Var(&cfg.logBytes, "log-bytes", nebulatest.DefaultRequestLogBytes, "bytes of requests kept for GET /_fake/requests, bodies and headers included; the newest is always kept (<= 0: no byte bound)")
 	fs.DurationVar(&cfg.grace, "grace", defaultGrace, "how long shutdown waits for requests in flight")
+	addProxyFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: nebula-fake [flags]\n\nServes the fake Nebula Block API; prints NEBULA_API_URL=... and NEBULA_API_KEY=... on stdout.\n\n")
 		fs.PrintDefaults()
@@ -178,6 +185,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-boot-time must not be negative")
 	case cfg.grace < 0:
 		return cfg, errors.New("-grace must not be negative")
+	}
+	if err := checkProxyFlags(fs, cfg); err != nil {
+		return cfg, err
 	}
 	host, port, err := net.SplitHostPort(cfg.addr)
 	if err != nil {
@@ -202,6 +212,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logs := newLogWriter(stderr)
 	defer logs.close()
+	if cfg.proxy != "" || cfg.replay != "" {
+		return runProxy(ctx, cfg, stdout, logs)
+	}
 
 	opts := []nebulatest.Option{
 		nebulatest.WithControlRoutes(),

@@ -246,26 +246,37 @@ func TestBuiltBinaryIsIgnored(t *testing.T) {
 	}
 }
 
-// The README's shell example, run exactly as shown, from a directory
-// holding the built binary as ./nebula-fake.
-func TestREADMEHarnessScript(t *testing.T) {
+// The docs' shell example ("Using it from a shell script", in README.md
+// or docs/), run exactly as shown: from a directory holding the built
+// binary as ./nebula-fake, with NEBULA_FAKE naming it (the docs show both
+// forms).
+func TestDocsHarnessScript(t *testing.T) {
 	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("bash is not installed")
 	}
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
+	docs, _ := filepath.Glob("../../docs/*.md")
+	var script string
+	for _, path := range append([]string{"../../README.md"}, docs...) {
+		text, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, section, found := strings.Cut(string(text), "### Using it from a shell script")
+		if !found {
+			continue
+		}
+		_, block, found := strings.Cut(section, "```bash\n")
+		code, _, closed := strings.Cut(block, "```")
+		if !found || !closed {
+			t.Fatalf("%s: the section has no bash block", path)
+		}
+		script = code
+		break
 	}
-	_, section, found := strings.Cut(string(readme), "### Using it from a shell script")
-	if !found {
-		t.Fatal("README has no section \"Using it from a shell script\"")
-	}
-	_, block, found := strings.Cut(section, "```bash\n")
-	script, _, closed := strings.Cut(block, "```")
-	if !found || !closed {
-		t.Fatal("the section has no bash block")
+	if script == "" {
+		t.Fatal("no section \"Using it from a shell script\" in README.md or docs/*.md")
 	}
 	dir := t.TempDir()
 	if err := os.Symlink(fakeBinary, filepath.Join(dir, "nebula-fake")); err != nil {
@@ -275,9 +286,9 @@ func TestREADMEHarnessScript(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bash, "-c", script+"\necho README-SCRIPT-DONE\n")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0", "NEBULA_FAKE="+fakeBinary)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "README-SCRIPT-DONE") {
-		t.Fatalf("the README's script: %v\n%s\n--- script ---\n%s", err, out, script)
+		t.Fatalf("the docs' script: %v\n%s\n--- script ---\n%s", err, out, script)
 	}
 }
