@@ -168,7 +168,7 @@ func WithListener(l net.Listener) Option { return func(s *Server) { s.cfg.listen
 //	POST   /_fake/faults    inject a Fault given as JSON (or a JSON array of them)
 //	GET    /_fake/faults    the faults not used up yet
 //	DELETE /_fake/faults    drop every fault
-//	GET    /_fake/requests  the request log, credentials redacted
+//	GET    /_fake/requests  the request log, streamed, credentials redacted
 //	POST   /_fake/reset     Reset
 //
 // They need no token, are not logged and take no faults: serve them on
