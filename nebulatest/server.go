@@ -946,6 +946,12 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
+				if s.ctx.Err() != nil {
+					// Closing cuts reads short, which ends the request's
+					// context too: say why.
+					notCarriedOut(w)
+					return
+				}
 				clientLeft(w)
 			case <-s.ctx.Done():
 				t.Stop()
