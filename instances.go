@@ -937,7 +937,8 @@ func (s *InstancesService) pollBounds(cfg callConfig) (time.Duration, time.Durat
 // login). Each round costs one walk of the instance list, not one Get per
 // instance; only an instance the list no longer shows costs a Get, to learn
 // its fate. Polling and progress are those of Wait; WithProgress reports
-// each instance's changes. Repeated IDs count once.
+// each instance's changes. Repeated IDs count once; no IDs at all is
+// (nil, nil) at once, with nothing sent.
 //
 // Waiting for StatusDeleted ends with (nil, nil) once no instance of ids is
 // active any more.
@@ -972,22 +973,27 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 	if err != nil {
 		return nil, err
 	}
+	if len(pending) == 0 {
+		return nil, nil // nothing to wait for
+	}
 	callOpts := withoutResponse(opts)
 	wait, most := s.pollBounds(cfg)
 	var done []Instance
-	see := func(in *Instance) error {
-		if prev := pending[in.ID]; cfg.progress != nil && (prev == "" || !in.Status.Is(prev)) {
+	// see notes what instance id looks like. id is the ID as asked for:
+	// a detail may spell it otherwise.
+	see := func(id ID, in *Instance) error {
+		if prev := pending[id]; cfg.progress != nil && (prev == "" || !in.Status.Is(prev)) {
 			cfg.progress(*in)
 		}
-		pending[in.ID] = in.Status
+		pending[id] = in.Status
 		switch {
 		case in.Status.Is(want):
-			delete(pending, in.ID)
+			delete(pending, id)
 			if want != StatusDeleted {
 				done = append(done, *in)
 			}
 		case !canBecome(in.Status, want):
-			return &InstanceStatusError{ID: in.ID, Want: want, Status: in.Status}
+			return &InstanceStatusError{ID: id, Want: want, Status: in.Status}
 		}
 		return nil
 	}
@@ -999,7 +1005,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 				return true
 			}
 			listed[in.ID] = true
-			seeErr = see(in)
+			seeErr = see(in.ID, in)
 			return seeErr == nil
 		})
 		if err == nil {
@@ -1023,7 +1029,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 				err = fmt.Errorf("instance %s: %w", id, gerr)
 				break
 			}
-			err = see(in)
+			err = see(id, in)
 		}
 		if err != nil {
 			var se *InstanceStatusError

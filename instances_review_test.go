@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,5 +154,42 @@ func TestCreateRedirectedNotReplayedByHTTP2AfterStreamReset(t *testing.T) {
 	}
 	if n := s.posts.Load(); n != 2 {
 		t.Fatalf("the create reached the server %d times, want 2 (the 307, then the redirected one)", n)
+	}
+}
+
+// An ID the list does not show costs a Get, and the detail may write the
+// ID otherwise (here the API matches IDs ignoring case and answers with
+// its own spelling). WaitAll kept waiting for the ID as asked, which no
+// answer ever carried, until the context ended.
+func TestWaitAllKeysTheDetailByTheIDAskedFor(t *testing.T) {
+	t.Parallel()
+	a := newAccount(2)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.URL.Path = strings.Replace(r.URL.Path, "/computing/instance/I-", "/computing/instance/i-", 1)
+		a.ServeHTTP(w, r)
+	})
+	c, _ := accountClient(t, h)
+	ctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	got, err := c.Instances.WaitAll(ctx, []ID{"I-2", "i-1"}, StatusRunning)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("%d instances, error %v", len(got), err)
+	}
+	if n := a.count("GET /computing/instance/{id}"); n != 1 {
+		t.Errorf("%d Gets, want 1", n)
+	}
+}
+
+// WaitAll of no instance has nothing to wait for: it sends nothing.
+func TestWaitAllOfNothingSendsNothing(t *testing.T) {
+	t.Parallel()
+	a := newAccount(2)
+	c, _ := accountClient(t, a)
+	got, err := c.Instances.WaitAll(bg, nil, StatusRunning)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("%v, %v", got, err)
+	}
+	if n := a.total(); n != 0 {
+		t.Errorf("%d requests", n)
 	}
 }
