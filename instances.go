@@ -484,7 +484,10 @@ func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imag
 	products, perr := s.client.Compute.Products(ctx, opts...)
 	ir := <-imagesCh
 	if perr != nil || ir.err != nil {
-		return ctx.Err() // nil unless the caller gave up
+		if err := ctx.Err(); err != nil { // the caller gave up
+			return fmt.Errorf("nebula: Instances.Create: reading the catalog: %w; nothing was created", err)
+		}
+		return nil
 	}
 	images := ir.images
 	pi := slices.IndexFunc(products, func(p Product) bool { return p.ID == productID })

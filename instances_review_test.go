@@ -193,3 +193,45 @@ func TestWaitAllOfNothingSendsNothing(t *testing.T) {
 		t.Errorf("%d requests", n)
 	}
 }
+
+// cancelAfterList cancels once an Instances.List call has succeeded.
+type cancelAfterList struct{ cancel context.CancelFunc }
+
+func (o cancelAfterList) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
+func (o cancelAfterList) AttemptDone(context.Context, CallInfo, AttemptInfo)          {}
+func (o cancelAfterList) CallDone(_ context.Context, info CallInfo, res CallResult) {
+	if info.Service == "Instances" && info.Operation == "List" && res.Err == nil {
+		o.cancel()
+	}
+}
+
+// The caller gives up while Create reads the catalog, after its walk of
+// the list succeeded: the error names the call and says nothing was
+// created, as every other error of Create's checks does. It used to be
+// the bare context.Canceled.
+func TestCreateCancelledDuringTheCatalogCheckNamesTheCall(t *testing.T) {
+	t.Parallel()
+	a := newAccount(1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/computing/products") {
+			<-r.Context().Done() // the catalog never answers
+			return
+		}
+		a.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	c, err := NewClient(WithToken(testToken), WithBaseURL(srv.URL+"/api/v1"), withEnv(nil), WithObserver(cancelAfterList{cancel}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Instances.Create(ctx, validCreate())
+	if !errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) || !strings.HasPrefix(err.Error(), "nebula: Instances.Create") {
+		t.Fatalf("error %v", err)
+	}
+	if n := a.count("POST /computing/instance"); n != 0 {
+		t.Fatalf("%d creates sent", n)
+	}
+}
