@@ -198,7 +198,7 @@ func TestWaitAllOfNothingSendsNothing(t *testing.T) {
 type cancelAfterList struct{ cancel context.CancelFunc }
 
 func (o cancelAfterList) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
-func (o cancelAfterList) AttemptDone(context.Context, CallInfo, AttemptInfo)          {}
+func (o cancelAfterList) AttemptDone(context.Context, CallInfo, AttemptInfo)        {}
 func (o cancelAfterList) CallDone(_ context.Context, info CallInfo, res CallResult) {
 	if info.Service == "Instances" && info.Operation == "List" && res.Err == nil {
 		o.cancel()
