@@ -774,7 +774,7 @@ func (s *InstancesService) list(ctx context.Context, name, path string, lo ListO
 
 // Start starts instance id. Starting a running instance changes nothing, so
 // Start is retried like a read. It returns once the API has accepted the
-// request; Wait(ctx, id, "Running") waits for the instance.
+// request; Wait(ctx, id, StatusRunning) waits for the instance.
 //
 // Errors: ErrInvalidArgument (nil context, unusable id; nothing is sent); an
 // *APIError matching ErrBadRequest, ErrNotFound, ErrUnauthorized,
@@ -783,7 +783,7 @@ func (s *InstancesService) Start(ctx context.Context, id ID, opts ...CallOption)
 	return s.action(ctx, "Instances.Start", id, "/start", opts)
 }
 
-// Stop shuts instance id down; Wait(ctx, id, "Stopped") waits for it. It
+// Stop shuts instance id down; Wait(ctx, id, StatusStopped) waits for it. It
 // is retried like a read.
 //
 // Errors: those of Start.
@@ -835,8 +835,9 @@ func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption
 // Get answers 404, or shows it Deleted.
 //
 // A status that cannot lead to the one waited for ends the wait (see the
-// README's status table): Deleted leads nowhere, Deleting only to Deleted,
-// and Error (or "Failed") only to Deleting or Deleted. Other statuses
+// status table of docs/instances.md, "Statuses and waiting"): Deleted
+// leads nowhere, Deleting only to Deleted, and Error (or "Failed") only to
+// Deleting or Deleted. Other statuses
 // (Creating, Starting, Running, Stopping, Stopped, Rebooting, and any the
 // SDK does not know) keep the wait going: a stopped instance that is being
 // started may still read Stopped.
