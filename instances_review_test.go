@@ -1,13 +1,9 @@
 package nebula
 
 import (
-	"bufio"
 	"context"
-	"crypto/tls"
 	"encoding/binary"
 	"errors"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,47 +12,44 @@ import (
 	"time"
 )
 
-// h2RedirectServer is a minimal HTTP/2 server on TLS for a create that is
-// redirected. It answers every request without a body (the reads Create
-// makes first) with an empty list, the first request with a body with a
-// 307 to /api/v1/moved, and resets the stream of every later one with
+// h2RedirectServer is an HTTP/2 loopback for a create that is redirected.
+// It answers every request without a body (the reads Create makes first)
+// with an empty list, the first request with a body with a 307 to
+// /api/v1/moved, and resets the stream of every later one with
 // PROTOCOL_ERROR once it has arrived whole: a reset after which Go's
 // HTTP/2 transport replays a request that has GetBody.
 type h2RedirectServer struct {
-	addr   string
-	posts  atomic.Int64  // requests with a body that arrived whole
-	third  chan struct{} // closed when a third one arrives
-	client *http.Client  // trusts the server's certificate, speaks HTTP/2
+	*h2Loopback
+	posts atomic.Int64  // requests with a body that arrived whole
+	third chan struct{} // closed when a third one arrives
 }
 
 func newH2RedirectServer(t *testing.T) *h2RedirectServer {
 	t.Helper()
-	cert := httptest.NewUnstartedServer(http.NotFoundHandler())
-	cert.EnableHTTP2 = true
-	cert.StartTLS()
-	t.Cleanup(cert.Close)
 	s := &h2RedirectServer{third: make(chan struct{})}
-	tr := cert.Client().Transport.(*http.Transport).Clone()
-	tr.ForceAttemptHTTP2 = true
-	s.client = &http.Client{Transport: tr}
-	t.Cleanup(tr.CloseIdleConnections)
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: cert.TLS.Certificates, NextProtos: []string{"h2"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	done := make(chan struct{})
-	t.Cleanup(func() { ln.Close(); <-done })
-	go func() {
-		defer close(done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
+	const endHeaders = 0x4
+	s.h2Loopback = newH2Loopback(t, func(f h2Frame, write func(typ, flags byte, stream uint32, payload []byte)) {
+		switch {
+		case f.typ == h2FrameHeaders && f.flags&h2FlagEndStream != 0:
+			// A read: an empty list (and an empty catalog, which Create
+			// leaves to the API to judge).
+			write(h2FrameHeaders, endHeaders, f.stream, []byte{0x88}) // :status 200
+			write(h2FrameData, h2FlagEndStream, f.stream, []byte(`{"data": [], "total_instance": 0, "status": "success"}`))
+		case f.typ == h2FrameData && f.flags&h2FlagEndStream != 0:
+			switch s.posts.Add(1) {
+			case 1:
+				hdr := append(hpackLiteral(8, "307"), hpackLiteral(46, "/api/v1/moved")...)
+				write(h2FrameHeaders, endHeaders|h2FlagEndStream, f.stream, hdr)
+			case 3:
+				close(s.third)
+				fallthrough
+			default:
+				// The redirected create arrived whole: the API may
+				// have acted on it.
+				write(h2FrameRST, 0, f.stream, binary.BigEndian.AppendUint32(nil, h2ProtocolError))
 			}
-			go s.serve(conn)
 		}
-	}()
+	})
 	return s
 }
 
@@ -70,60 +63,6 @@ func hpackLiteral(nameIndex int, value string) []byte {
 		b = append(b, 0x0f, byte(nameIndex-15))
 	}
 	return append(append(b, byte(len(value))), value...)
-}
-
-func (s *h2RedirectServer) serve(conn net.Conn) {
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	r := bufio.NewReader(conn)
-	preface := make([]byte, len("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"))
-	if _, err := io.ReadFull(r, preface); err != nil {
-		return
-	}
-	writeFrame := func(typ, flags byte, stream uint32, payload []byte) {
-		var h [9]byte
-		h[0], h[1], h[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
-		h[3], h[4] = typ, flags
-		binary.BigEndian.PutUint32(h[5:], stream)
-		conn.Write(append(h[:], payload...))
-	}
-	const endHeaders = 0x4
-	writeFrame(h2FrameSettings, 0, 0, nil)
-	for {
-		var h [9]byte
-		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return
-		}
-		length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
-		typ, flags := h[3], h[4]
-		stream := binary.BigEndian.Uint32(h[5:]) & 0x7fffffff
-		if _, err := io.CopyN(io.Discard, r, int64(length)); err != nil {
-			return
-		}
-		switch {
-		case typ == h2FrameSettings && flags&h2FlagAck == 0:
-			writeFrame(h2FrameSettings, h2FlagAck, 0, nil)
-		case typ == h2FrameHeaders && flags&h2FlagEndStream != 0:
-			// A read: an empty list (and an empty catalog, which Create
-			// leaves to the API to judge).
-			body := `{"data": [], "total_instance": 0, "status": "success"}`
-			writeFrame(h2FrameHeaders, endHeaders, stream, []byte{0x88}) // :status 200
-			writeFrame(h2FrameData, h2FlagEndStream, stream, []byte(body))
-		case typ == h2FrameData && flags&h2FlagEndStream != 0:
-			switch s.posts.Add(1) {
-			case 1:
-				hdr := append(hpackLiteral(8, "307"), hpackLiteral(46, "/api/v1/moved")...)
-				writeFrame(h2FrameHeaders, endHeaders|h2FlagEndStream, stream, hdr)
-			case 3:
-				close(s.third)
-				fallthrough
-			default:
-				// The redirected create arrived whole: the API may
-				// have acted on it.
-				writeFrame(h2FrameRST, 0, stream, binary.BigEndian.AppendUint32(nil, h2ProtocolError))
-			}
-		}
-	}
 }
 
 // A create redirected by a 307 reaches the API on its second hop; a
