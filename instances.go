@@ -313,12 +313,13 @@ func instancePath(id ID, suffix string) (string, error) {
 //     that name on it fails at once with ErrConflict; nothing is sent.
 //   - Before sending, Create walks the instance list once (reading the
 //     catalog at the same time), refuses a name an active instance already
-//     has, and remembers the IDs of the active instances it saw.
+//     has, and remembers the IDs of the instances it saw.
 //   - After the API accepts the create, Create takes as its own only an
 //     active instance of that name whose ID it had not seen: it looks first
 //     at the end of the list, where the API lists new instances, and walks
-//     the whole list only when the instance is not there; it looks a few
-//     times over several seconds.
+//     the whole list only when the instance is not there or the list's
+//     total says that some new instance is elsewhere; it looks a few times
+//     over several seconds.
 //
 // Create is never sent twice: it is retried only when the request provably
 // never reached the API, or on 429. A same-host 307 or 308 answer is
@@ -436,20 +437,20 @@ func withoutResponse(opts []CallOption) []CallOption {
 
 // preCreate is what Create's walk of the list saw before sending.
 type preCreate struct {
-	active map[ID]struct{} // the IDs of the active instances
+	listed map[ID]struct{} // the IDs listed, active or not: none is the new instance
 	total  int             // the list's latest stated total
 }
 
 // survey walks the instance list once before a create: it refuses a name
-// an active instance has, and remembers every active ID.
+// an active instance has, and remembers every ID.
 func (s *InstancesService) survey(ctx context.Context, name string, opts []CallOption) (preCreate, error) {
-	pre := preCreate{active: make(map[ID]struct{})}
+	pre := preCreate{listed: make(map[ID]struct{})}
 	var taken *Instance
 	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, func(in *Instance) bool {
+		pre.listed[in.ID] = struct{}{}
 		if !in.Status.Active() {
 			return true
 		}
-		pre.active[in.ID] = struct{}{}
 		if in.Name == name && taken == nil {
 			taken = in
 		}
@@ -597,17 +598,23 @@ func joinIDs(ids []ID) string {
 
 // findNew looks once for the created instance. The API lists instances in
 // the order they were created, so it reads the end of the list first (the
-// page around where the list ended before the create); only when the
-// instance is not there does it walk the whole list, in case the order
-// is another.
+// page around where the list ended before the create). It walks the whole
+// list when the instance is not there, or when the total says that the
+// tail does not hold every instance new since the survey (the order is
+// another): another new instance of the name may be elsewhere.
 func (s *InstancesService) findNew(ctx context.Context, name string, pre preCreate, opts []CallOption) (*Instance, error) {
 	var fresh []Instance
-	others := 0 // instances of the name that were active before: not ours
+	others := 0  // instances of the name that were listed before: not ours
+	newSeen := 0 // instances of any name not listed before
 	collect := func(in *Instance) bool {
+		_, old := pre.listed[in.ID]
+		if !old {
+			newSeen++
+		}
 		if in.Name != name || !in.Status.Active() {
 			return true
 		}
-		if _, old := pre.active[in.ID]; old {
+		if old {
 			others++
 		} else if !slices.ContainsFunc(fresh, func(f Instance) bool { return f.ID == in.ID }) {
 			fresh = append(fresh, *in)
@@ -615,10 +622,13 @@ func (s *InstancesService) findNew(ctx context.Context, name string, pre preCrea
 		return true
 	}
 	tail := max(0, pre.total-defaultPageSize/2)
-	if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect); err != nil {
+	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect)
+	if err != nil {
 		return nil, err
 	}
-	if len(fresh) == 0 && tail > 0 {
+	// Instances deleted meanwhile can hide new ones listed elsewhere from
+	// this count; only a whole walk would tell, at the cost the tail saves.
+	if tail > 0 && (len(fresh) == 0 || total > pre.total+newSeen) {
 		others = 0
 		if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, collect); err != nil {
 			return nil, err

@@ -174,3 +174,57 @@ func TestCreateCancelledDuringTheCatalogCheckNamesTheCall(t *testing.T) {
 		t.Fatalf("%d creates sent", n)
 	}
 }
+
+// An API that does not list in creation order puts this call's instance
+// first, and another program's instance of the same name, made at the
+// same time, last: the look at the end of the list sees only the other
+// one. That it is not the whole story shows in the total (two more
+// instances than before, one new in the tail): Create walks the whole
+// list, sees both, and does not hand back someone else's instance as its
+// own. It used to return the other program's.
+func TestCreateDoesNotTakeAnotherProgramsInstanceFromTheTail(t *testing.T) {
+	t.Parallel()
+	a := newAccount(300)
+	a.beforeCreate = func(name string) bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		ours := a.add(name, StatusCreating)
+		a.instances = append([]acctInstance{a.instances[len(a.instances)-1]}, a.instances[:len(a.instances)-1]...)
+		a.add(name, StatusCreating) // the other program's, listed last
+		if a.instances[0].id != ours {
+			panic("ours is not first")
+		}
+		return false
+	}
+	c, _ := accountClient(t, a)
+	in, err := c.Instances.Create(bg, validCreate())
+	var nl *InstanceNotListedError
+	if in != nil || !errors.As(err, &nl) || !errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("instance %+v, error %v; want *InstanceNotListedError (two new instances have the name)", in, err)
+	}
+}
+
+// In creation order, instances other programs create meanwhile are in
+// the tail too: the total matches what the tail shows, and Create does
+// not walk the whole list.
+func TestCreateTrustsTheTailWhenItHoldsEveryNewInstance(t *testing.T) {
+	t.Parallel()
+	a := newAccount(300)
+	a.beforeCreate = func(name string) bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.add("other-1", StatusCreating)
+		a.add(name, StatusCreating)
+		a.add("other-2", StatusCreating)
+		return false
+	}
+	c, _ := accountClient(t, a)
+	in, err := c.Instances.Create(bg, validCreate())
+	if err != nil || in.ID != "i-302" {
+		t.Fatalf("instance %+v, error %v", in, err)
+	}
+	// 3 pages before, then the tail (offset 250: 1 page).
+	if got := a.count("GET /computing/instances"); got != 3+1 {
+		t.Errorf("%d list pages, want 4", got)
+	}
+}
