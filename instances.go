@@ -160,11 +160,16 @@ type InstanceStatusError struct {
 	ID     ID
 	Want   InstanceStatus // the status waited for
 	Status InstanceStatus // the status seen
+	op     string         // the wait: "Instances.Wait"
 }
 
-// Error names the status seen and the one waited for.
+// Error names the wait, the status seen and the one waited for.
 func (e *InstanceStatusError) Error() string {
-	return fmt.Sprintf("nebula: instance %s is %q, which cannot become %q", e.ID, e.Status, e.Want)
+	op := e.op
+	if op == "" {
+		op = "Instances.Wait"
+	}
+	return fmt.Sprintf("nebula: %s: instance %s is %q, which cannot become %q", op, e.ID, e.Status, e.Want)
 }
 
 // instanceData is one instance as the API sends it, in a list or a detail.
@@ -293,11 +298,11 @@ func (l *instanceList) decodeDetail(env *rawEnvelope) string {
 }
 
 // instancePath is the instance's path, with id checked and escaped, and
-// suffix ("", "/start", ...) appended.
-func instancePath(id ID, suffix string) (string, error) {
+// suffix ("", "/start", ...) appended. op names the call in its error.
+func instancePath(op string, id ID, suffix string) (string, error) {
 	escaped, err := escapeID("instance ID", id)
 	if err != nil {
-		return "", err
+		return "", named(op, err)
 	}
 	return "/computing/instance/" + escaped + suffix, nil
 }
@@ -511,7 +516,7 @@ type createInstanceBody struct {
 
 // createInstanceJSON checks req and encodes it.
 func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
-	if err := checkName("Create", "instance name", req.Name); err != nil {
+	if err := checkName("Instances.Create", "instance name", req.Name); err != nil {
 		return nil, err
 	}
 	for _, f := range [...]struct{ what, v string }{
@@ -519,18 +524,18 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 	} {
 		switch {
 		case strings.TrimSpace(f.v) == "":
-			return nil, invalidArgument("Create: the %s must not be empty", f.what)
+			return nil, invalidArgument("Instances.Create: the %s must not be empty", f.what)
 		case hasControl(f.v):
-			return nil, invalidArgument("Create: the %s holds a control character", f.what)
+			return nil, invalidArgument("Instances.Create: the %s holds a control character", f.what)
 		case looksLikeCredential(f.v):
-			return nil, invalidArgument("Create: the %s looks like an API key or a JWT, not an ID", f.what)
+			return nil, invalidArgument("Instances.Create: the %s looks like an API key or a JWT, not an ID", f.what)
 		}
 	}
 	key := json.RawMessage(req.SSHKeyID)
 	if !isJSONInteger(key) {
 		quoted, err := json.Marshal(string(req.SSHKeyID))
 		if err != nil {
-			return nil, invalidArgument("Create: SSH key ID: %v", err)
+			return nil, invalidArgument("Instances.Create: SSH key ID: %v", err)
 		}
 		key = quoted
 	}
@@ -538,7 +543,7 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 		InstanceName: req.Name, ProductID: req.ProductID, ImageID: req.ImageID, SSHKeyID: key,
 	})
 	if err != nil {
-		return nil, invalidArgument("Create: %v", err)
+		return nil, invalidArgument("Instances.Create: %v", err)
 	}
 	return body, nil
 }
@@ -675,7 +680,7 @@ func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...Call
 	if ctx == nil {
 		return nil, invalidArgument("Instances.Lookup: nil context")
 	}
-	if err := checkName("Lookup", "instance name", name); err != nil {
+	if err := checkName("Instances.Lookup", "instance name", name); err != nil {
 		return nil, err
 	}
 	if _, err := newCallConfig("Instances.Lookup", opts); err != nil {
@@ -718,7 +723,7 @@ func idsOf(ins []Instance) []ID {
 // unknown id; ErrUnexpectedResponse when the answer lists more than one
 // instance.
 func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (*Instance, error) {
-	path, err := instancePath(id, "")
+	path, err := instancePath("Instances.Get", id, "")
 	if err != nil {
 		return nil, err
 	}
@@ -776,7 +781,7 @@ func (s *InstancesService) AllDeleted(ctx context.Context, opts ...CallOption) i
 func (s *InstancesService) list(ctx context.Context, name, path string, lo ListOptions, opts []CallOption) (*Page[Instance], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, err
+		return nil, named(name, err)
 	}
 	r := &request{name: name, route: path, opts: opts, method: http.MethodGet, path: path, query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &instanceList{}, (*instanceData).instance)
@@ -811,7 +816,7 @@ func (s *InstancesService) Reboot(ctx context.Context, id ID, opts ...CallOption
 }
 
 func (s *InstancesService) action(ctx context.Context, name string, id ID, suffix string, opts []CallOption) error {
-	path, err := instancePath(id, suffix)
+	path, err := instancePath(name, id, suffix)
 	if err != nil {
 		return err
 	}
@@ -826,7 +831,7 @@ func (s *InstancesService) action(ctx context.Context, name string, id ID, suffi
 //
 // Errors: those of Start.
 func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
-	path, err := instancePath(id, "")
+	path, err := instancePath("Instances.Delete", id, "")
 	if err != nil {
 		return err
 	}
@@ -868,7 +873,7 @@ func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatu
 			return true, nil
 		}
 		if !canBecome(in.Status, want) {
-			return true, &InstanceStatusError{ID: id, Want: want, Status: in.Status}
+			return true, &InstanceStatusError{ID: id, Want: want, Status: in.Status, op: "Instances.Wait"}
 		}
 		return false, nil
 	}, opts)
@@ -900,7 +905,7 @@ func (s *InstancesService) waitFunc(ctx context.Context, op string, id ID, want 
 	if ctx == nil {
 		return nil, invalidArgument("%s: nil context", op)
 	}
-	if _, err := instancePath(id, ""); err != nil {
+	if _, err := instancePath(op, id, ""); err != nil {
 		return nil, err
 	}
 	cfg, err := newCallConfig(op, opts)
@@ -978,7 +983,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 		if id == "" {
 			return nil, invalidArgument("%s: ID %d is empty", op, i)
 		}
-		if _, err := instancePath(id, ""); err != nil {
+		if _, err := instancePath(op, id, ""); err != nil {
 			return nil, err
 		}
 		pending[id] = ""
@@ -1007,7 +1012,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 				done = append(done, *in)
 			}
 		case !canBecome(in.Status, want):
-			return &InstanceStatusError{ID: id, Want: want, Status: in.Status}
+			return &InstanceStatusError{ID: id, Want: want, Status: in.Status, op: op}
 		}
 		return nil
 	}

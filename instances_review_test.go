@@ -228,3 +228,82 @@ func TestCreateTrustsTheTailWhenItHoldsEveryNewInstance(t *testing.T) {
 		t.Errorf("%d list pages, want 4", got)
 	}
 }
+
+// A WithProgress callback that panics ends Create, and the name is no
+// longer in flight: the next Create of it is judged by the list (the
+// instance exists: ErrConflict from the name check), not refused as
+// concurrent. The same for a Create whose context ended.
+func TestCreateReleasesTheNameOnEveryExit(t *testing.T) {
+	t.Parallel()
+	a := newAccount(1)
+	c, _ := accountClient(t, a)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not reach the caller")
+			}
+		}()
+		c.Instances.Create(bg, validCreate(), WithProgress(func(Instance) { panic("boom") }))
+	}()
+	_, err := c.Instances.Create(bg, validCreate())
+	if !errors.Is(err, ErrConflict) || strings.Contains(err.Error(), "in flight") {
+		t.Fatalf("after a panic: %v", err)
+	}
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	req := validCreate()
+	req.Name = "second"
+	if _, err := c.Instances.Create(ctx, req); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+	if _, err := c.Instances.Create(bg, req); err != nil {
+		t.Fatalf("after a cancelled Create: %v", err)
+	}
+	if n := a.named("second"); n != 1 {
+		t.Fatalf("%d instances named second", n)
+	}
+}
+
+// Every error of the Instances calls starts with "nebula: " and names its
+// call as Service.Method, as the contract asks of every error: refusals
+// before sending and dead ends of the waits included.
+func TestInstancesErrorsNameTheCall(t *testing.T) {
+	t.Parallel()
+	a := newAccount(2)
+	a.instances[1].status = StatusError
+	c, _ := accountClient(t, a)
+	bad := validCreate()
+	bad.Name = " "
+	noProduct := validCreate()
+	noProduct.ProductID = ""
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"Instances.Create", func() error { _, err := c.Instances.Create(bg, bad); return err }},
+		{"Instances.Create", func() error { _, err := c.Instances.Create(bg, noProduct); return err }},
+		{"Instances.Lookup", func() error { _, err := c.Instances.Lookup(bg, "a\nb"); return err }},
+		{"Instances.Get", func() error { _, err := c.Instances.Get(bg, ".."); return err }},
+		{"Instances.Start", func() error { return c.Instances.Start(bg, "") }},
+		{"Instances.Delete", func() error { return c.Instances.Delete(bg, "a/b") }},
+		{"Instances.List", func() error { _, err := c.Instances.List(bg, ListOptions{Limit: -1}); return err }},
+		{"Instances.Wait", func() error { _, err := c.Instances.Wait(bg, "", StatusRunning); return err }},
+		{"Instances.Wait", func() error { _, err := c.Instances.Wait(bg, "i-2", StatusRunning); return err }},
+		{"Instances.WaitFunc", func() error {
+			_, err := c.Instances.WaitFunc(bg, "..", func(*Instance) (bool, error) { return true, nil })
+			return err
+		}},
+		{"Instances.WaitAll", func() error { _, err := c.Instances.WaitAll(bg, []ID{"i-1", "a/b"}, StatusRunning); return err }},
+		{"Instances.WaitAll", func() error { _, err := c.Instances.WaitAll(bg, []ID{"i-1", "i-2"}, StatusRunning); return err }},
+	}
+	for _, tc := range cases {
+		err := tc.call()
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		if msg := err.Error(); !strings.HasPrefix(msg, "nebula: ") || !strings.Contains(msg, tc.name+":") {
+			t.Errorf("%s: %q", tc.name, msg)
+		}
+	}
+}
