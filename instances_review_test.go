@@ -307,3 +307,19 @@ func TestInstancesErrorsNameTheCall(t *testing.T) {
 		}
 	}
 }
+
+// ImagesFor's refusals name ImagesFor, not the Images call it makes.
+func TestImagesForErrorsNameTheCall(t *testing.T) {
+	t.Parallel()
+	e := newInstancesEnv(t)
+	p := Product{ID: "x", Region: "CANADA"}
+	var nilCtx context.Context
+	for _, err := range []error{
+		func() error { _, err := e.client.Compute.ImagesFor(nilCtx, p); return err }(),
+		func() error { _, err := e.client.Compute.ImagesFor(bg, p, WithCallTimeout(-1)); return err }(),
+	} {
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "Compute.ImagesFor:") {
+			t.Errorf("%v", err)
+		}
+	}
+}
