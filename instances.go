@@ -310,7 +310,8 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 // Create creates a GPU instance and returns it as the instance list shows
 // it, normally with Status StatusCreating; Wait(ctx, in.ID, StatusRunning)
 // then waits for it to boot. WithProgress reports the instance Create found;
-// WithCallPolling sets how often it looks for it.
+// WithCallPolling sets how often it looks for it (not for how long: at
+// least as long as by default, about 7.5 s).
 //
 // The API's create answer carries no ID, so Create identifies the new
 // instance itself:
@@ -553,6 +554,13 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 // before the create.
 func (s *InstancesService) findCreated(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption) (*Instance, error) {
 	wait, most, tries := s.pollSchedule()
+	// WithCallPolling changes how often Create looks, not for how long:
+	// it looks at least tries times, and for at least as long as the
+	// default schedule waits in all.
+	var span, slept time.Duration
+	for i, w := 1, wait; i < tries; i, w = i+1, min(2*w, most) {
+		span += w
+	}
 	if cfg.pollMin > 0 {
 		wait, most = cfg.pollMin, cfg.pollMax
 	}
@@ -570,13 +578,14 @@ func (s *InstancesService) findCreated(ctx context.Context, name string, pre pre
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			last = fmt.Errorf("%w; then %w", err, cerr)
 		}
-		if try >= tries || ctx.Err() != nil {
+		if (try >= tries && slept >= span) || ctx.Err() != nil {
 			break
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
 			last = fmt.Errorf("%w; then %w", last, err)
 			break
 		}
+		slept += wait
 		wait = min(2*wait, most)
 	}
 	return nil, &InstanceNotListedError{Name: name, Err: last}

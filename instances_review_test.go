@@ -323,3 +323,27 @@ func TestImagesForErrorsNameTheCall(t *testing.T) {
 		}
 	}
 }
+
+// WithCallPolling sets how often Create looks for its instance, not for
+// how long: polling faster than the default still looks for as long as
+// the default schedule does. Create looked a fixed number of times, so a
+// faster interval gave up sooner.
+func TestCreateCallPollingKeepsTheLookTime(t *testing.T) {
+	t.Parallel()
+	a := newAccount(2)
+	lists := 0
+	a.beforeCreate = func(string) bool { return false } // not listed yet
+	a.advance = func(a *account) {
+		lists++
+		if lists == 1+10 { // the survey, then the tenth look
+			a.add("testname", StatusCreating)
+		}
+	}
+	c, _ := accountClient(t, a)
+	// The default schedule: 3 looks, 20 ms apart (40 ms of waits).
+	c.Instances.createPoll, c.Instances.createPollMax, c.Instances.createPollTries = 20*time.Millisecond, 20*time.Millisecond, 3
+	in, err := c.Instances.Create(bg, validCreate(), WithCallPolling(time.Millisecond, time.Millisecond))
+	if err != nil || in.Name != "testname" {
+		t.Fatalf("instance %+v, error %v", in, err)
+	}
+}
