@@ -349,8 +349,10 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 //     ErrConflict, ErrRateLimited or ErrServerError: the API refused.
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
 //     after the API may have acted (also a 303 See Other, which says the
-//     server acted elsewhere): call Lookup(ctx, req.Name) to learn whether
-//     the instance exists before creating it again.
+//     server acted elsewhere, and a 301 or 302, which are not followed and
+//     do not say it did not; the *APIError with the status is the cause):
+//     call Lookup(ctx, req.Name) to learn whether the instance exists
+//     before creating it again.
 //   - *InstanceNotListedError, which also matches ErrOutcomeUnknown, when
 //     the API accepted the create but Create could not tell which instance
 //     is its own: none new was listed in time (or ctx ended while looking),

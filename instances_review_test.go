@@ -347,3 +347,38 @@ func TestCreateCallPollingKeepsTheLookTime(t *testing.T) {
 		t.Fatalf("instance %+v, error %v", in, err)
 	}
 }
+
+// A 301 or 302 answering a create is not followed, and says nothing about
+// whether the server acted: a 302 after a POST is the common
+// Post/Redirect/Get answer of a server that did. It is ErrOutcomeUnknown
+// (still the *APIError with the status), so that a caller Lookups before
+// creating again; it used to be a plain *APIError, which reads as refused.
+func TestFoundAnsweringACreateIsOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{http.StatusMovedPermanently, http.StatusFound} {
+		a := newAccount(1)
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				a.mu.Lock()
+				a.requests["POST"]++
+				a.mu.Unlock()
+				w.Header().Set("Location", "/api/v1/elsewhere")
+				w.WriteHeader(code)
+				return
+			}
+			a.ServeHTTP(w, r)
+		})
+		c, _ := accountClient(t, h)
+		_, err := c.Instances.Create(bg, validCreate())
+		var apiErr *APIError
+		if !errors.Is(err, ErrOutcomeUnknown) || !errors.As(err, &apiErr) || apiErr.HTTPStatus != code {
+			t.Errorf("Instances.Create answered %d: %v, want ErrOutcomeUnknown and the *APIError", code, err)
+		}
+		if _, err := c.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "k"}); !errors.Is(err, ErrOutcomeUnknown) {
+			t.Errorf("APIKeys.Create answered %d: %v, want ErrOutcomeUnknown", code, err)
+		}
+		if n := a.count("POST"); n != 2 {
+			t.Errorf("%d: %d POSTs, want one per create", code, n)
+		}
+	}
+}
