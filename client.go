@@ -519,19 +519,26 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return roundTripIdle(t.rt, req, parent, timeout, option)
 	}
 	ctx, cancel := context.WithTimeout(parent, timeout)
-	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	inner := req.WithContext(ctx)
+	body, create := parent.Value(redirectBodyKey{}).(redirectBody)
+	if create {
+		// The wrapped transport replays a request that has GetBody after
+		// some failures (HTTP/2 stream resets, a reused connection that
+		// dies): a create never gets it, on its redirected hop either,
+		// to which net/http copies the first hop's GetBody.
+		inner.GetBody = nil
+	}
+	resp, err := t.rt.RoundTrip(inner)
 	if err != nil {
 		cancel()
 		return nil, timedOut(parent, err, timeout, option)
 	}
-	if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && req.GetBody == nil {
+	if create && req.GetBody == nil && (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) {
 		// Only now, with the answer that says the request was not acted
 		// on, may net/http have the body again: to follow the redirect
 		// (CheckRedirect decides whether), never to replay the request
 		// on a connection that failed while sending it.
-		if body, ok := parent.Value(redirectBodyKey{}).(redirectBody); ok {
-			req.GetBody = body.reader
-		}
+		req.GetBody = body.reader
 	}
 	resp.Body = &attemptBody{ReadCloser: resp.Body, parent: parent, cancel: cancel, timeout: timeout, option: option}
 	return resp, nil
