@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,72 @@ func TestSecretEqual(t *testing.T) {
 		t.Error("a prefix equals the longer value")
 	case a.Equal(Secret{}) || !(Secret{}).Equal(NewSecret("")):
 		t.Error("empty secrets compare wrongly")
+	}
+}
+
+// quotingTransport fails every request with an error that quotes its
+// headers, as some proxies' and custom RoundTrippers' errors do.
+type quotingTransport struct{}
+
+func (quotingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("proxy refused: headers %v", req.Header)
+}
+
+// WithCallHeader promises that its value is never put in an error or a
+// log: a transport error quoting the request's headers showed it.
+func TestCallHeaderValueNeverInTransportErrors(t *testing.T) {
+	t.Parallel()
+	const tenant = "Hv7-kQ2pLm9Rt4Wz"
+	var logs bytes.Buffer
+	obs := &recordingObserver{}
+	c, err := NewClient(WithToken(plainToken), WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: quotingTransport{}}),
+		WithRetryWait(time.Millisecond, time.Millisecond), WithMaxRetries(1), WithObserver(obs),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.APIKeys.List(bg, WithCallHeader("X-Tenant-Secret", tenant))
+	if err == nil || !strings.Contains(err.Error(), "proxy refused") {
+		t.Fatalf("err %v", err)
+	}
+	for _, text := range []string{err.Error(), fmt.Sprintf("%+v %#v", err, err), logs.String(), obs.everything()} {
+		for _, secret := range []string{tenant, plainToken} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%q shows %q", text, secret)
+			}
+		}
+	}
+}
+
+// Response.Header is printed and marshalled by callers like any other
+// value: an answer's header that echoes the token (a proxy's debug header,
+// the X-Request-Id that RequestID shows scrubbed) must not carry it there.
+func TestResponseHeaderNeverShowsTheToken(t *testing.T) {
+	t.Parallel()
+	const token = "Zq8u/Npa+TTerned7oken=4711"
+	e := newTestEnv(t, WithToken(token))
+	e.reply("GET", "/api_keys", answer{status: 200, body: docsList, header: map[string]string{
+		"X-Request-Id": "r-" + token,
+		"X-Echo":       "Bearer " + token,
+		"X-Escaped":    "t=" + url.QueryEscape(token),
+		"X-Plain":      "Sat, 05 Dec 2026 06:42:22 GMT",
+	}})
+	var r Response
+	if _, err := e.client.APIKeys.List(bg, WithResponseInto(&r)); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{fmt.Sprintf("%v %+v %#v", r, r, r), string(j)} {
+		for _, part := range strings.FieldsFunc(token, func(r rune) bool { return r == '/' || r == '+' || r == '=' }) {
+			if strings.Contains(text, part) {
+				t.Errorf("%s shows %q", text, part)
+			}
+		}
+	}
+	if r.Header.Get("X-Echo") != "Bearer [REDACTED]" || r.Header.Get("X-Request-Id") != r.RequestID || r.Header.Get("X-Plain") != "Sat, 05 Dec 2026 06:42:22 GMT" {
+		t.Errorf("Header %v, RequestID %q", r.Header, r.RequestID)
 	}
 }
