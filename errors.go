@@ -67,12 +67,19 @@ type APIError struct {
 }
 
 // Error reads like "nebula: POST /api-keys: 409 Conflict: API key name already exists".
-func (e *APIError) Error() string {
+func (e *APIError) Error() string { return e.text(true) }
+
+// text is the error's text; without whole, only what the answer said (its
+// status, message and request id), as another error quoting it needs,
+// having named the call and counted its attempts itself.
+func (e *APIError) text(whole bool) string {
 	var b strings.Builder
-	b.WriteString("nebula: ")
-	if e.op != "" {
-		b.WriteString(e.op)
-		b.WriteString(": ")
+	if whole {
+		b.WriteString("nebula: ")
+		if e.op != "" {
+			b.WriteString(e.op)
+			b.WriteString(": ")
+		}
 	}
 	b.WriteString(strconv.Itoa(e.HTTPStatus))
 	if text := http.StatusText(e.HTTPStatus); text != "" {
@@ -89,7 +96,7 @@ func (e *APIError) Error() string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
-	if e.Attempts > 1 {
+	if whole && e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	if e.RequestID != "" {
@@ -159,7 +166,11 @@ func (e *requestError) Error() string {
 	}
 	if e.previous != nil {
 		b.WriteString(" (previous attempt: ")
-		b.WriteString(causeText(e.previous))
+		if apiErr, ok := e.previous.(*APIError); ok {
+			b.WriteString(apiErr.text(false)) // the call is named above
+		} else {
+			b.WriteString(causeText(e.previous))
+		}
 		b.WriteByte(')')
 	}
 	return b.String()
