@@ -91,6 +91,13 @@ var refusedCallHeaders = map[string]bool{
 	// The SDK's own: the answer must be the JSON (or PDF) it decodes, and
 	// WithUserAgent names the caller.
 	"Accept": true, "User-Agent": true,
+	// They change the answer: a compressed body the transport no longer
+	// decodes (a created key's value lost), a part of it that passes for
+	// the whole (an invoice cut short), an interim answer to wait for.
+	"Accept-Encoding": true, "Range": true, "If-Range": true, "Expect": true,
+	// They change what the request does on servers that honour them: a
+	// read carried out as a delete, and retried as a read is.
+	"X-Http-Method-Override": true, "X-Http-Method": true, "X-Method-Override": true,
 }
 
 // WithCallHeader adds a header to every attempt of this call (a trace id, a
@@ -98,9 +105,12 @@ var refusedCallHeaders = map[string]bool{
 // Content-Length, Content-Type, Cookie, the hop-by-hop headers (Connection,
 // Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer),
 // Proxy-Authorization, the SDK's own Accept and User-Agent (use
-// WithUserAgent), an invalid name, and control characters (TAB, DEL and C1
-// included) in the name or value. The value is never logged, put in an
-// error or shown to an Observer.
+// WithUserAgent), the headers that change the answer (Accept-Encoding,
+// Range, If-Range, Expect) or the method (X-HTTP-Method-Override,
+// X-HTTP-Method, X-Method-Override), an invalid name, and control
+// characters (TAB, DEL and C1 included) in the name or value. The value is
+// never logged, put in an error or shown to an Observer, and is scrubbed
+// from a transport error that quotes the request's headers.
 func WithCallHeader(key, value string) CallOption {
 	return CallOption{apply: func(c *callConfig) error {
 		name := textproto.CanonicalMIMEHeaderKey(key)

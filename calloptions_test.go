@@ -317,3 +317,31 @@ func TestWithCallHeaderRefusesTheSDKsHeaders(t *testing.T) {
 		t.Fatalf("%d requests sent", rec.count())
 	}
 }
+
+// Headers that change what the answer is or what the request does are the
+// SDK's too: Accept-Encoding made the transport hand over a gzipped body
+// (a created key's value lost as ErrUnexpectedResponse), Range a part of
+// an invoice reported as the whole, a method override a read the server
+// carries out as a delete, which the SDK then retries.
+func TestWithCallHeaderRefusesHeadersThatChangeTheAnswer(t *testing.T) {
+	t.Parallel()
+	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 20))
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		http.ServeContent(w, r, "invoice.pdf", time.Time{}, bytes.NewReader(pdf))
+	})
+	c := lb.client(t)
+	for _, h := range [][2]string{
+		{"Range", "bytes=0-9"}, {"If-Range", "x"}, {"Accept-Encoding", "gzip"}, {"accept-encoding", "br"},
+		{"X-HTTP-Method-Override", "DELETE"}, {"X-Http-Method", "DELETE"}, {"X-Method-Override", "DELETE"}, {"Expect", "100-continue"},
+	} {
+		var buf bytes.Buffer
+		n, err := c.Billing.DownloadInvoice(bg, "3688", &buf, WithCallHeader(h[0], h[1]))
+		if !errors.Is(err, ErrInvalidArgument) || n != 0 {
+			t.Errorf("%s: %d bytes, err %v", h[0], n, err)
+		}
+	}
+	if lb.count() != 0 {
+		t.Fatalf("%d requests sent", lb.count())
+	}
+}
