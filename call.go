@@ -81,10 +81,8 @@ type call struct {
 // refused here for bad input (a bad option, a nil context) sends nothing and
 // reaches no Observer, like a call its method refused before calling do.
 func (c *Client) do(ctx context.Context, r *request) error {
+	zeroResponses(r.opts)
 	cfg, err := newCallConfig(r.name, r.opts)
-	if cfg.response != nil {
-		*cfg.response = Response{}
-	}
 	if err == nil && ctx == nil {
 		err = invalidArgument("%s: nil context", r.op())
 	}

@@ -16,6 +16,9 @@ import (
 // makes the call fail with ErrInvalidArgument before anything is sent.
 type CallOption struct {
 	apply func(*callConfig) error
+	// response is WithResponseInto's target, which a call zeroes even when
+	// it is refused before its options are applied (see refused).
+	response *Response
 }
 
 // callConfig is what a call's options say, resolved once per call.
@@ -158,21 +161,41 @@ func hasControlOrC1(s string) bool {
 // (status, headers, request id, rate limits) and of the call as a whole
 // (attempts, duration) when the call returns, whether it succeeded or not.
 // A call refused before sending leaves *r zero (0 attempts, status 0): *r is
-// zeroed when the option is made and again when the call starts, so an
-// earlier call's metadata never passes for this one's. For a call made of
+// zeroed when the option is made and again by every call given it, refused
+// or not, so an earlier call's metadata never passes for this one's, also
+// when the option is reused. For a call made of
 // several requests (Rotate, Instances.Create), *r describes the last one;
 // for an iterator (All), the last page's. r must not be nil.
 func WithResponseInto(r *Response) CallOption {
 	if r != nil {
 		*r = Response{}
 	}
-	return CallOption{apply: func(c *callConfig) error {
+	return CallOption{response: r, apply: func(c *callConfig) error {
 		if r == nil {
 			return fmt.Errorf("WithResponseInto: nil *Response")
 		}
 		c.response = r
 		return nil
 	}}
+}
+
+// zeroResponses zeroes every Response that opts would fill: a call starts
+// with them zero, so that one refused before sending, or refused for
+// another of its options, never leaves an earlier call's metadata there
+// (a WithResponseInto option may be reused).
+func zeroResponses(opts []CallOption) {
+	for _, o := range opts {
+		if o.response != nil {
+			*o.response = Response{}
+		}
+	}
+}
+
+// refused is err, the refusal of a call before it reached the pipeline,
+// after zeroing the Responses of its options.
+func refused(opts []CallOption, err error) error {
+	zeroResponses(opts)
+	return err
 }
 
 // WithCallPolling sets, for this call only, how often Instances.Create looks

@@ -345,3 +345,42 @@ func TestWithCallHeaderRefusesHeadersThatChangeTheAnswer(t *testing.T) {
 		t.Fatalf("%d requests sent", lb.count())
 	}
 }
+
+// A WithResponseInto option may be made once and reused: a call refused
+// before sending, by its method or for another option, left the earlier
+// call's status and attempts in the Response, passing for its own.
+func TestReusedResponseOptionNeverShowsAnEarlierCall(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.anyRequest(ok(docsList))
+	var resp Response
+	opt := WithResponseInto(&resp)
+	refusals := map[string]func() error{
+		"bad option first": func() error { _, err := e.client.APIKeys.List(bg, WithCallMaxRetries(-1), opt); return err },
+		"APIKeys.Delete":   func() error { return e.client.APIKeys.Delete(bg, "", opt) },
+		"APIKeys.Create":   func() error { _, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{}, opt); return err },
+		"SSHKeys.List":     func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}, opt); return err },
+		"SSHKeys.Rename":   func() error { _, err := e.client.SSHKeys.Rename(bg, "5", " ", opt); return err },
+		"Billing.DownloadInvoice": func() error {
+			_, err := e.client.Billing.DownloadInvoice(bg, "7", nil, opt)
+			return err
+		},
+		"Compute.ImagesFor": func() error { _, err := e.client.Compute.ImagesFor(bg, Product{}, opt); return err },
+		"Inference.GenerateImage": func() error {
+			_, err := e.client.Inference.GenerateImage(bg, GenerateImageRequest{}, opt)
+			return err
+		},
+		"Auth.Login": func() error { _, err := e.client.Auth.Login(bg, "", "", opt); return err },
+	}
+	for name, refuse := range refusals {
+		if _, err := e.client.APIKeys.List(bg, opt); err != nil || resp.Attempts != 1 {
+			t.Fatalf("%s: the call before: err %v, Response %+v", name, err, resp)
+		}
+		if err := refuse(); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%s: err %v", name, err)
+		}
+		if resp.Attempts != 0 || resp.StatusCode != 0 || resp.Header != nil {
+			t.Errorf("%s: refused, yet Response %+v", name, resp)
+		}
+	}
+}

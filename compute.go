@@ -258,7 +258,7 @@ func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Imag
 // a bad CallOption; nothing is sent); the errors of Images.
 func (s *ComputeService) ImagesFor(ctx context.Context, p Product, opts ...CallOption) ([]Image, error) {
 	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Region) == "" {
-		return nil, invalidArgument("Compute.ImagesFor: the product has no ID or no region (take it from Products)")
+		return nil, refused(opts, invalidArgument("Compute.ImagesFor: the product has no ID or no region (take it from Products)"))
 	}
 	images, err := s.Images(ctx, opts...)
 	if err != nil {
