@@ -130,7 +130,9 @@ func (cl *call) run() error {
 		service, operation, _ := strings.Cut(cl.req.name, ".")
 		cl.info = CallInfo{Method: cl.req.method, Route: cl.req.route, Service: service, Operation: operation,
 			ServerAddress: cl.client.serverAddress, ServerPort: cl.client.serverPort}
-		cl.ctx = o.CallStart(cl.ctx, cl.info)
+		if ctx := o.CallStart(cl.ctx, cl.info); ctx != nil {
+			cl.ctx = ctx // nil keeps the caller's, rather than a panic
+		}
 	}
 	err := cl.send("", nil)
 	if err == nil || !cl.replay {

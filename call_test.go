@@ -271,3 +271,28 @@ func TestPlainRequestIDAgreesWithScrub(t *testing.T) {
 		t.Error("a UUID takes the slow path")
 	}
 }
+
+// nilContextObserver is an Observer whose CallStart returns nil, as a
+// careless one may.
+type nilContextObserver struct{ recordingObserver }
+
+func (o *nilContextObserver) CallStart(ctx context.Context, info CallInfo) context.Context {
+	o.recordingObserver.CallStart(ctx, info)
+	return nil
+}
+
+// A CallStart that returns a nil context made the SDK panic; the call keeps
+// the caller's context instead.
+func TestObserverReturningNilContextIsNoPanic(t *testing.T) {
+	t.Parallel()
+	obs := &nilContextObserver{}
+	e := newTestEnv(t, WithObserver(obs))
+	e.reply("GET", "/api_keys", status(503, failedEnvelope("busy")), ok(docsList))
+	keys, err := e.client.APIKeys.List(bg)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys %v, err %v", keys, err)
+	}
+	if len(obs.attempts) != 2 || len(obs.results) != 1 {
+		t.Fatalf("observer %s", obs.everything())
+	}
+}
