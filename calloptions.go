@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CallOption changes one call: its timeout, its retries, an extra header,
@@ -147,9 +148,14 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// hasControlOrC1 reports a C0 control (TAB included), DEL or a C1 control.
+// hasControlOrC1 reports a C0 control (TAB included), DEL or a C1 control:
+// as a character, or as a lone byte 0x80-0x9F outside UTF-8, which is how
+// HTTP's Latin-1 reads it (0x9B is a terminal's CSI).
 func hasControlOrC1(s string) bool {
-	for _, r := range s {
+	for i, r := range s {
+		if r == utf8.RuneError && s[i] >= 0x80 && s[i] <= 0x9f {
+			return true // a byte that is no UTF-8 (U+FFFD itself starts with 0xEF)
+		}
 		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
 			return true
 		}

@@ -308,13 +308,21 @@ func TestWithCallHeaderRefusesTheSDKsHeaders(t *testing.T) {
 			t.Errorf("%q: err %v", k, err)
 		}
 	}
-	for _, v := range []string{"a\tb", "a\x7fb", "a\u0085b", "a\r\nX-Injected: 1"} {
+	// "\x85" and "\x9b" are lone bytes, C1 controls (NEL, CSI) as HTTP's
+	// Latin-1 reads them.
+	for _, v := range []string{"a\tb", "a\x7fb", "a\u0085b", "a\r\nX-Injected: 1", "a\x85b", "a\x9b31m"} {
 		if _, err := e.client.APIKeys.List(bg, WithCallHeader("X-Trace", v)); !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), v) {
 			t.Errorf("%q: err %v", v, err)
 		}
 	}
 	if rec.count() != 0 {
 		t.Fatalf("%d requests sent", rec.count())
+	}
+	// Not controls: other characters, U+FFFD and a lone byte above C1.
+	for _, v := range []string{"café", "\ufffd", "a\xe9b"} {
+		if _, err := e.client.APIKeys.List(bg, WithCallHeader("X-Trace", v)); err != nil {
+			t.Errorf("%q: err %v", v, err)
+		}
 	}
 }
 
