@@ -436,11 +436,22 @@ func secretForms(secrets []string) []string {
 		add(asciiJSON(s, "\\u%04x"))
 		add(asciiJSON(s, "\\u%04X"))
 		add(html.EscapeString(s))
-		add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(s))
+		for _, r := range htmlEscapers {
+			add(r.Replace(s))
+		}
 	}
 	// Longest first, so that a form never leaves part of a longer one.
 	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	return forms
+}
+
+// htmlEscapers write the apostrophe and quote as other HTML escapers do
+// than Go's html.EscapeString (&#39; and &#34;): Python's (&#x27;), PHP's
+// htmlspecialchars (&#039;) and HTML5's (&apos;), each with &quot;.
+var htmlEscapers = [...]*strings.Replacer{
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;"),
 }
 
 // asciiJSON escapes s as a JSON string body that holds only ASCII, with

@@ -255,3 +255,19 @@ func TestResponseHeaderNeverShowsTheToken(t *testing.T) {
 		t.Errorf("Header %v, RequestID %q", r.Header, r.RequestID)
 	}
 }
+
+// PHP's htmlspecialchars writes an apostrophe as &#039; (and HTML5 as
+// &apos;): a password with one, echoed by such a page, showed all but the
+// apostrophe.
+func TestPasswordWithApostropheEchoedAsHTMLNeverShows(t *testing.T) {
+	t.Parallel()
+	const password = "O'Brien-Zq8uNp7x"
+	for _, echoed := range []string{"O&#039;Brien-Zq8uNp7x", "O&apos;Brien-Zq8uNp7x", "O&#39;Brien-Zq8uNp7x", "O&#x27;Brien-Zq8uNp7x"} {
+		e := newTestEnv(t)
+		e.reply("POST", "/login", status(400, "<html><body>no user for "+echoed+"</body></html>"))
+		_, err := e.client.Auth.Login(bg, "u", password)
+		if err == nil || strings.Contains(err.Error(), "Brien-Zq8uNp7x") {
+			t.Errorf("%s: err %v", echoed, err)
+		}
+	}
+}
