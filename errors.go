@@ -410,8 +410,9 @@ func redactSecrets(text string, forms []string) string {
 }
 
 // secretForms lists every way a server may echo the secrets: as they are,
-// URL-escaped, JSON-escaped (Go's style, and ASCII-only \u escapes in lower
-// and upper case, as Python's json module writes them) and HTML-escaped.
+// URL-escaped, JSON-escaped (Go's style, the plain style of FastAPI and
+// JavaScript, and ASCII-only \u escapes in lower and upper case, as Python's
+// json module writes them by default) and HTML-escaped.
 // Secrets shorter than minSecretLen are left out: they would match ordinary
 // words.
 func secretForms(secrets []string) []string {
@@ -433,6 +434,7 @@ func secretForms(secrets []string) []string {
 		if j, err := json.Marshal(s); err == nil {
 			add(string(j[1 : len(j)-1]))
 		}
+		add(plainJSON.Replace(s))
 		add(asciiJSON(s, "\\u%04x"))
 		add(asciiJSON(s, "\\u%04X"))
 		add(html.EscapeString(s))
@@ -444,6 +446,14 @@ func secretForms(secrets []string) []string {
 	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	return forms
 }
+
+// plainJSON escapes a JSON string body as most servers do (Python's json
+// with ensure_ascii=False, as FastAPI answers; JavaScript's JSON.stringify):
+// quotes, backslashes and controls only, where Go's json.Marshal also
+// escapes '<', '>' and '&'. It is a secret's form only when the secret holds
+// a quote or a backslash together with one of those (else another form is
+// the same); controls do not occur in credentials.
+var plainJSON = strings.NewReplacer(`"`, `\"`, `\`, `\\`)
 
 // htmlEscapers write the apostrophe and quote as other HTML escapers do
 // than Go's html.EscapeString (&#39; and &#34;): Python's (&#x27;), PHP's

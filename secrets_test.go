@@ -271,3 +271,24 @@ func TestPasswordWithApostropheEchoedAsHTMLNeverShows(t *testing.T) {
 		}
 	}
 }
+
+// FastAPI (ensure_ascii=False), JavaScript's JSON.stringify and Go with
+// SetEscapeHTML(false) escape only quotes, backslashes and controls: a
+// password with '"' and '<' in an object message, which is kept as JSON,
+// showed whole.
+func TestPasswordEchoedInPlainJSONNeverShows(t *testing.T) {
+	t.Parallel()
+	echoed := strings.ReplaceAll(plainPassword, `"`, `\"`) // pä&ss \"wörd\"<1>
+	for name, body := range map[string]string{
+		"object message": `{"status":"failed","message":{"password":"` + echoed + `"}}`,
+		"detail":         `{"detail":{"input":"` + echoed + `"}}`,
+		"text":           `password "` + echoed + `"`,
+	} {
+		e := newTestEnv(t)
+		e.reply("POST", "/login", status(422, body))
+		_, err := e.client.Auth.Login(bg, "u", plainPassword)
+		if err == nil || strings.Contains(err.Error(), "&ss") || strings.Contains(err.Error(), `rd\"`) {
+			t.Errorf("%s: err %v", name, err)
+		}
+	}
+}
