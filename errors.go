@@ -437,6 +437,7 @@ func secretForms(secrets []string) []string {
 		add(plainJSON.Replace(s))
 		add(asciiJSON(s, "\\u%04x"))
 		add(asciiJSON(s, "\\u%04X"))
+		add(strings.ReplaceAll(asciiJSON(s, "\\u%04x"), "/", `\/`)) // PHP's json_encode
 		add(html.EscapeString(s))
 		for _, r := range htmlEscapers {
 			add(r.Replace(s))

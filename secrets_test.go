@@ -292,3 +292,16 @@ func TestPasswordEchoedInPlainJSONNeverShows(t *testing.T) {
 		}
 	}
 }
+
+// PHP's json_encode escapes '/' as "\/" (and non-ASCII as \u escapes): a
+// password with a slash so echoed showed whole.
+func TestPasswordWithSlashEchoedByPHPNeverShows(t *testing.T) {
+	t.Parallel()
+	const password = "dé/v-Zq8uNp7x"
+	e := newTestEnv(t)
+	e.reply("POST", "/login", status(401, `<p>bad password d\u00e9\/v-Zq8uNp7x</p>`))
+	_, err := e.client.Auth.Login(bg, "u", password)
+	if err == nil || strings.Contains(err.Error(), "v-Zq8uNp7x") {
+		t.Errorf("err %v", err)
+	}
+}
