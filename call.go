@@ -176,6 +176,10 @@ func (cl *call) send(token string, auth []string) error {
 
 	ctx := cl.ctx
 	if cl.trace.GotConn != nil {
+		// WithClientTrace composes the caller's own trace, if any, into
+		// cl.trace: start again from the SDK's hook alone, or a replay
+		// would run the caller's hooks twice.
+		cl.trace = httptrace.ClientTrace{GotConn: cl.onGotConn}
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}
 	if cl.cfg.timeout > 0 || r.stream {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -294,5 +295,25 @@ func TestObserverReturningNilContextIsNoPanic(t *testing.T) {
 	}
 	if len(obs.attempts) != 2 || len(obs.results) != 1 {
 		t.Fatalf("observer %s", obs.everything())
+	}
+}
+
+// The caller's own httptrace.ClientTrace sees each event once: the SDK's
+// connection trace (the proof that a create never left) was composed with
+// it again for the replay after a 401, so every hook of the caller's then
+// ran twice.
+func TestCallersClientTraceRunsOnceAcrossReplay(t *testing.T) {
+	t.Parallel()
+	lb := newLoopback(t, sequence(reply(401, failedEnvelope("token expired")), reply(200, docsCreateIntID)))
+	var got, wrote atomic.Int64
+	ctx := httptrace.WithClientTrace(bg, &httptrace.ClientTrace{
+		GotConn:      func(httptrace.GotConnInfo) { got.Add(1) },
+		WroteHeaders: func() { wrote.Add(1) },
+	})
+	if _, err := lb.client(t, WithTokenSource(changingTokens())).APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if lb.count() != 2 || got.Load() != 2 || wrote.Load() != 2 {
+		t.Fatalf("%d requests; the caller's trace saw %d connections and %d requests written", lb.count(), got.Load(), wrote.Load())
 	}
 }
