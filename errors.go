@@ -406,7 +406,7 @@ func redactSecrets(text string, forms []string) string {
 		text = strings.ReplaceAll(text, f, redactedText)
 	}
 	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
-	return redactRuns(text, "eyJ", 0, "[REDACTED-JWT]")
+	return redactRuns(text, "eyJ", minJWTRun, "[REDACTED-JWT]")
 }
 
 // secretForms lists every way a server may echo the secrets: as they are,
@@ -494,6 +494,13 @@ const minSecretLen = 3
 // to catch a key cut short while leaving words that merely contain the
 // letters ("peak_hours", "break_glass", "ak_id") as they are written.
 const minKeyRun = 16
+
+// minJWTRun is how many token characters must follow "eyJ" for scrub to
+// take the run for a JWT. Every JWT header names its "alg", so even the
+// shortest, {"alg":"x"}, has 12 after "eyJ" (and a whole JWT runs on through
+// its payload); words that hold the letters ("keyJSON", "surveyJS") have
+// fewer and stay as written.
+const minJWTRun = 12
 
 // redactRuns replaces every run that starts with prefix and continues with
 // at least minRun token characters (the alphabet of API keys and JWTs) by

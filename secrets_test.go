@@ -305,3 +305,21 @@ func TestPasswordWithSlashEchoedByPHPNeverShows(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// "eyJ" starts every JWT, and also words: "keyJSON", "surveyJS", "heyJude"
+// were cut in messages as JWTs. A JWT is redacted whole, also cut short
+// after its header, and words stay as written, as with "ak_".
+func TestJWTRedactedWholeAndWordsKept(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]string{
+		"invalid keyJSON field":             "invalid keyJSON field",
+		"surveyJS 2.0 and heyJude":          "surveyJS 2.0 and heyJude",
+		"jwt " + docsLoginJWT + " x":        "jwt [REDACTED-JWT] x",
+		"cut eyJhbGciOiJIUzI1NiIsInR5cCI6":  "cut [REDACTED-JWT]",
+		"header only eyJhbGciOiJIUzI1NiJ9.": "header only [REDACTED-JWT]",
+	} {
+		if got := scrub(text, nil, 300); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
