@@ -1,0 +1,90 @@
+package cli
+
+// The few SDK calls whose shape changes with the SDK's amended API live here.
+
+import (
+	"context"
+	"errors"
+	"iter"
+
+	nebula "github.com/nebula-sdk/nebula-go"
+)
+
+type instStatus = string
+
+const (
+	statusCreating  instStatus = "Creating"
+	statusStarting  instStatus = "Starting"
+	statusRunning   instStatus = "Running"
+	statusStopping  instStatus = "Stopping"
+	statusStopped   instStatus = "Stopped"
+	statusRebooting instStatus = "Rebooting"
+	statusDeleting  instStatus = "Deleting"
+	statusDeleted   instStatus = "Deleted"
+	statusError     instStatus = "Error"
+)
+
+func sdkVersion() string { return nebula.Version }
+
+// createInstance creates an instance, reporting its first status to prog
+// (nil: no progress).
+func createInstance(ctx context.Context, client *nebula.Client, req nebula.CreateInstanceRequest, prog *progress) (*nebula.Instance, error) {
+	in, err := client.Instances.Create(ctx, req)
+	if err == nil && prog != nil {
+		prog.set(string(in.Status))
+	}
+	return in, err
+}
+
+// waitInstance waits for status st, reporting each status seen to prog. It
+// returns (nil, nil) when waiting for Deleted ends with the instance gone.
+func waitInstance(ctx context.Context, client *nebula.Client, id nebula.ID, st instStatus, prog *progress) (*nebula.Instance, error) {
+	in, err := client.Instances.Wait(ctx, id, st)
+	if st == statusDeleted && err != nil && isNotFound(err) {
+		return nil, nil
+	}
+	if err == nil && in != nil {
+		prog.set(string(in.Status))
+	}
+	return in, err
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, nebula.ErrNotFound)
+}
+
+func allDeleted(ctx context.Context, client *nebula.Client) iter.Seq2[nebula.Instance, error] {
+	return func(yield func(nebula.Instance, error) bool) {
+		opts := nebula.ListOptions{Limit: 100}
+		for {
+			page, err := client.Instances.ListDeleted(ctx, opts)
+			if err != nil {
+				yield(nebula.Instance{}, err)
+				return
+			}
+			for _, in := range page.Items {
+				if !yield(in, nil) {
+					return
+				}
+			}
+			if page.Next == nil {
+				return
+			}
+			opts = *page.Next
+		}
+	}
+}
+
+func imagesForProduct(ctx context.Context, client *nebula.Client, p nebula.Product) ([]nebula.Image, error) {
+	images, err := client.Compute.Images(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []nebula.Image
+	for _, im := range images {
+		if im.Region == p.Region && im.DataCenterID == p.DataCenterID {
+			out = append(out, im)
+		}
+	}
+	return out, nil
+}
