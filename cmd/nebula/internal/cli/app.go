@@ -224,4 +224,3 @@ func (a *App) run(f func(cmd *cobra.Command, args []string) error) func(*cobra.C
 		return f(cmd, args)
 	}
 }
-
