@@ -104,9 +104,6 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	}
 	root := a.rootCommand()
 	root.SetArgs(args)
-	root.SetOut(a.Out)
-	root.SetErr(a.Err)
-	root.SetIn(a.In)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

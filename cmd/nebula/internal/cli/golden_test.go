@@ -22,13 +22,19 @@ const (
 // seeded returns a harness with an SSH key and a running instance.
 func seeded(t *testing.T) *harness {
 	h := newHarness(t, nebulatest.WithBootTime(0))
-	pub := filepath.Join(h.dir, "id.pub")
-	if err := os.WriteFile(pub, []byte(testPubKey+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	h.mustRun("ssh-key", "create", "laptop", "--public-key-file", pub)
+	h.sshKey()
 	h.mustRun("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1")
 	return h
+}
+
+// sshKey adds the SSH key "laptop" (ID 1 on a fresh fake).
+func (h *harness) sshKey() {
+	h.t.Helper()
+	pub := filepath.Join(h.dir, "id.pub")
+	if err := os.WriteFile(pub, []byte(testPubKey+"\n"), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	h.mustRun("ssh-key", "create", "laptop", "--public-key-file", pub)
 }
 
 // TestGolden runs every read command in each output format and compares

@@ -14,6 +14,7 @@ type progress struct {
 	what  string
 	start time.Time
 
+	once   sync.Once
 	mu     sync.Mutex
 	state  string
 	stop   chan struct{}
@@ -69,11 +70,15 @@ func (p *progress) tick() {
 }
 
 // done ends the live line, so that what follows starts on a line of its
-// own.
+// own. Calls after the first do nothing.
 func (p *progress) done() {
 	if p.stop == nil {
 		return
 	}
+	p.once.Do(p.finish)
+}
+
+func (p *progress) finish() {
 	close(p.stop)
 	<-p.doneCh
 	p.mu.Lock()

@@ -51,6 +51,11 @@ message says which command tells); 4 not found; 130 interrupted.`,
 		a.modelCommand(),
 		a.versionCommand(),
 	)
+	// The completion command writes where root writes at the time it is
+	// made.
+	root.SetOut(a.Out)
+	root.SetErr(a.Err)
+	root.SetIn(a.In)
 	root.InitDefaultCompletionCmd()
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {

@@ -46,6 +46,9 @@ func waitInstance(ctx context.Context, client *nebula.Client, id nebula.ID, st i
 	if err == nil && in != nil {
 		prog.set(string(in.Status))
 	}
+	if err == nil && st == statusDeleted {
+		return nil, nil
+	}
 	return in, err
 }
 
