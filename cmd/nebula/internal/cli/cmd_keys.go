@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -120,7 +121,8 @@ func (a *App) apiKeyCommand() *cobra.Command {
 	rotate := &cobra.Command{
 		Use:   "rotate ID",
 		Short: "Replace an API key: create a new one, print its value once, delete the old one",
-		Long: `Creates a new key (named --name, else like the old one), prints its value once,
+		Long: `Creates a new key (named --name, else the old key's name and the time, since
+the API refuses two keys of one name), prints its value once,
 then deletes the old key. If the delete fails, the new key is still printed
 and the command exits 1: the old key then still works.`,
 		Example: "  nebula api-key rotate 42\n  nebula api-key rotate 42 --name ci-2025 -o json",
@@ -146,7 +148,10 @@ and the command exits 1: the old key then still works.`,
 					if k.ID == old {
 						found = true
 						if req.Name == "" {
-							req.Name = k.Name
+							// The API refuses a second key of the same
+							// name, and the old one lives until the new
+							// one exists.
+							req.Name = k.Name + "-" + time.Now().UTC().Format("20060102-150405")
 						}
 						if !cmd.Flags().Changed("description") {
 							req.Description = k.Description
@@ -176,7 +181,7 @@ and the command exits 1: the old key then still works.`,
 			return nil
 		}),
 	}
-	rotate.Flags().StringVar(&rotName, "name", "", "the new key's name (default: the old key's)")
+	rotate.Flags().StringVar(&rotName, "name", "", "the new key's name (default: the old key's name and the time)")
 	rotate.Flags().StringVar(&rotDescription, "description", "", "the new key's description (default: the old key's)")
 
 	return group("api-key", "Manage API keys", "  nebula api-key list\n  nebula api-key create ci", create, list, del, rotate)
