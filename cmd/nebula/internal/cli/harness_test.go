@@ -24,15 +24,14 @@ const seedToken = "ak_zq9-Mx7vP2wLr4KtQ8bN"
 
 // harness is one fake API and one configuration directory.
 type harness struct {
-	t      *testing.T
-	srv    *nebulatest.Server
-	dir    string
-	vars   map[string]string
-	start  time.Time
-	stdin  string
-	tty    bool
-	ctx    context.Context
-	stderr func() *syncBuffer
+	t     *testing.T
+	srv   *nebulatest.Server
+	dir   string
+	vars  map[string]string
+	start time.Time
+	stdin string
+	tty   bool
+	ctx   context.Context
 }
 
 func newHarness(t *testing.T, opts ...nebulatest.Option) *harness {
