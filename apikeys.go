@@ -72,7 +72,7 @@ func (d *createdAPIKeyData) validate() string {
 // the API may have created the key (see the README for how to recover).
 // Create is retried only when the request provably never reached the API, or
 // on 429.
-func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest) (*CreatedAPIKey, error) {
+func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
 	if strings.TrimSpace(req.Name) == "" {
 		return nil, invalidArgument("Create: the name must not be empty or blank")
 	}
@@ -80,7 +80,7 @@ func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest) (*
 	if err != nil {
 		return nil, invalidArgument("Create: %v", err)
 	}
-	r := &request{method: http.MethodPost, path: "/api-keys", body: body, safety: sendOnce}
+	r := &request{name: "APIKeys.Create", route: "/api-keys", opts: opts, method: http.MethodPost, path: "/api-keys", body: body, safety: sendOnce}
 	data, err := send[createdAPIKeyData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -93,8 +93,8 @@ func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest) (*
 // Errors: ErrInvalidArgument (nil context); an *APIError matching
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse.
-func (s *APIKeysService) List(ctx context.Context) ([]APIKey, error) {
-	r := &request{method: http.MethodGet, path: "/api_keys", safety: repeatable}
+func (s *APIKeysService) List(ctx context.Context, opts ...CallOption) ([]APIKey, error) {
+	r := &request{name: "APIKeys.List", route: "/api_keys", opts: opts, method: http.MethodGet, path: "/api_keys", safety: repeatable}
 	return sendList[APIKey](ctx, s.client, r)
 }
 
@@ -104,12 +104,12 @@ func (s *APIKeysService) List(ctx context.Context) ([]APIKey, error) {
 // Errors: ErrInvalidArgument (nil context, an id that is empty, "." or
 // "..", or shaped like a key value or a JWT; nothing is sent); an *APIError matching ErrNotFound, ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError.
-func (s *APIKeysService) Delete(ctx context.Context, id ID) error {
+func (s *APIKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := apiKeyPath(id)
 	if err != nil {
 		return err
 	}
-	r := &request{method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
+	r := &request{name: "APIKeys.Delete", route: "/api-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
 	return err
 }
@@ -146,15 +146,15 @@ func (e *RotateError) Unwrap() error { return e.Err }
 // Errors: those of Create (and then no new key is returned), or a
 // *RotateError wrapping those of Delete. ErrInvalidArgument for an unusable
 // old ID is reported before anything is created.
-func (s *APIKeysService) Rotate(ctx context.Context, old ID, req CreateAPIKeyRequest) (*CreatedAPIKey, error) {
+func (s *APIKeysService) Rotate(ctx context.Context, old ID, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
 	if _, err := apiKeyPath(old); err != nil {
 		return nil, err
 	}
-	created, err := s.Create(ctx, req)
+	created, err := s.Create(ctx, req, opts...)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.Delete(ctx, old); err != nil {
+	if err := s.Delete(ctx, old, opts...); err != nil {
 		return created, &RotateError{OldID: old, Err: err}
 	}
 	return created, nil

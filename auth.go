@@ -66,7 +66,7 @@ func (d *loginData) validate() string {
 // 2xx or 4xx status other than 429) is an *APIError matching
 // ErrUnauthorized; otherwise the errors of any call. No error carries the
 // password or the JWT.
-func (s *AuthService) Login(ctx context.Context, username, password string) (*Session, error) {
+func (s *AuthService) Login(ctx context.Context, username, password string, opts ...CallOption) (*Session, error) {
 	if strings.TrimSpace(username) == "" || password == "" {
 		return nil, invalidArgument("Login: username and password must not be empty")
 	}
@@ -75,6 +75,9 @@ func (s *AuthService) Login(ctx context.Context, username, password string) (*Se
 		return nil, invalidArgument("Login: %v", err)
 	}
 	r := &request{
+		name:    "Auth.Login",
+		route:   "/login",
+		opts:    opts,
 		method:  http.MethodPost,
 		path:    "/login",
 		body:    []byte(form.Encode()),

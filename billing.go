@@ -116,8 +116,8 @@ func (d *invoicesData) validate() string {
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse (no available_balance, or one that is
 // not a number).
-func (s *BillingService) Balance(ctx context.Context) (*Balance, error) {
-	r := &request{method: http.MethodGet, path: "/users/credits", safety: repeatable}
+func (s *BillingService) Balance(ctx context.Context, opts ...CallOption) (*Balance, error) {
+	r := &request{name: "Billing.Balance", route: "/users/credits", opts: opts, method: http.MethodGet, path: "/users/credits", safety: repeatable}
 	data, err := send[balanceData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -131,12 +131,12 @@ func (s *BillingService) Balance(ctx context.Context) (*Balance, error) {
 // Errors: ErrInvalidArgument (nil context, a negative Limit or Offset;
 // nothing is sent); an *APIError matching ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse.
-func (s *BillingService) CreditHistory(ctx context.Context, opts ListOptions) (*Page[CreditEntry], error) {
-	q, err := opts.query()
+func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[CreditEntry], error) {
+	q, err := lo.query()
 	if err != nil {
 		return nil, fmt.Errorf("CreditHistory: %w", err)
 	}
-	r := &request{method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
+	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
 	data, err := sendNullable[creditHistoryData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -152,14 +152,16 @@ func (s *BillingService) CreditHistory(ctx context.Context, opts ListOptions) (*
 			UpdatedAt:        w.UpdateTime.Time,
 		}
 	}
-	return newPage(items, flexTotal(data.Total), opts), nil
+	return newPage(items, flexTotal(data.Total), lo), nil
 }
 
 // AllCreditHistory walks the whole credit history page by page (see
 // CreditHistory), holding one page in memory. It stops at the first error,
 // which it yields once, and fetches nothing more once the loop is left.
-func (s *BillingService) AllCreditHistory(ctx context.Context) iter.Seq2[CreditEntry, error] {
-	return allPages(ctx, defaultPageSize, s.CreditHistory)
+func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOption) iter.Seq2[CreditEntry, error] {
+	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
+		return s.CreditHistory(ctx, lo, opts...)
+	})
 }
 
 // Invoices returns one page of the account's invoices.
@@ -168,12 +170,12 @@ func (s *BillingService) AllCreditHistory(ctx context.Context) iter.Seq2[CreditE
 // nothing is sent); an *APIError matching ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse
 // (an invoice without id, a price or time in no known form).
-func (s *BillingService) Invoices(ctx context.Context, opts ListOptions) (*Page[Invoice], error) {
-	q, err := opts.query()
+func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Invoice], error) {
+	q, err := lo.query()
 	if err != nil {
 		return nil, fmt.Errorf("Invoices: %w", err)
 	}
-	r := &request{method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
+	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
 	data, err := sendNullable[invoicesData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -189,14 +191,16 @@ func (s *BillingService) Invoices(ctx context.Context, opts ListOptions) (*Page[
 			UserID:     w.UserID,
 		}
 	}
-	return newPage(items, flexTotal(data.Total), opts), nil
+	return newPage(items, flexTotal(data.Total), lo), nil
 }
 
 // AllInvoices walks every invoice page by page (see Invoices), holding one
 // page in memory. It stops at the first error, which it yields once, and
 // fetches nothing more once the loop is left.
-func (s *BillingService) AllInvoices(ctx context.Context) iter.Seq2[Invoice, error] {
-	return allPages(ctx, defaultPageSize, s.Invoices)
+func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) iter.Seq2[Invoice, error] {
+	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
+		return s.Invoices(ctx, lo, opts...)
+	})
 }
 
 // DownloadInvoice writes the PDF of invoice id (Invoice.ID, not its Number)
@@ -222,7 +226,7 @@ func (s *BillingService) AllInvoices(ctx context.Context) iter.Seq2[Invoice, err
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse;
 // the error of w, wrapped; a transport error (the body cut short after
 // bytes were written, a timeout).
-func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer) (int64, error) {
+func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer, opts ...CallOption) (int64, error) {
 	if w == nil {
 		return 0, invalidArgument("DownloadInvoice: nil writer")
 	}
@@ -232,6 +236,9 @@ func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer
 	}
 	d := &pdfDownload{w: w, op: "GET /users/invoice-download/" + escaped}
 	r := &request{
+		name:   "Billing.DownloadInvoice",
+		route:  "/users/invoice-download/{id}",
+		opts:   opts,
 		method: http.MethodGet,
 		path:   "/users/invoice-download/" + escaped,
 		safety: repeatable,

@@ -75,6 +75,7 @@ type Client struct {
 	maxRetries       int
 	waitMin, waitMax time.Duration
 	logger           *slog.Logger // nil: silent
+	observer         Observer     // nil: none
 	maxBody          int64        // cap of a success body: maxBodyBytes, lowered by tests
 }
 
@@ -125,6 +126,7 @@ type config struct {
 	insecureHTTP bool
 	pollMin      time.Duration // WithPolling; zero: the defaults of Wait and Create
 	pollMax      time.Duration
+	observer     Observer            // WithObserver; nil: none
 	getenv       func(string) string // os.Getenv; tests replace it
 }
 
@@ -328,6 +330,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		waitMin:    cfg.waitMin,
 		waitMax:    cfg.waitMax,
 		logger:     cfg.logger,
+		observer:   cfg.observer,
 		maxBody:    maxBodyBytes,
 	}
 	ua := "nebula-go/" + Version
@@ -607,6 +610,12 @@ func hasControl(s string) bool {
 // request is one API call as a service describes it; the pipeline below
 // does the rest.
 type request struct {
+	// name is the call as errors and observers name it: "Instances.Create".
+	name string
+	// route is path as a template, every ID written {id}: what an
+	// observer sees, so that IDs do not make every call a new route.
+	route  string
+	opts   []CallOption // the caller's options for this call
 	method string
 	path   string // under the base URL, already escaped: "/api-keys/5"
 	query  string // encoded, without "?"; never logged or put in an error
@@ -765,6 +774,9 @@ var (
 func (c *Client) do(ctx context.Context, r *request, out decodedEnvelope) error {
 	if ctx == nil {
 		return invalidArgument("%s: nil context", r.op())
+	}
+	if _, err := newCallConfig(r.name, r.opts); err != nil {
+		return err
 	}
 	token, err := c.send(ctx, r, out, "", nil)
 	if token == "" || r.noAuth || c.cred.source == nil || !errors.Is(err, ErrUnauthorized) {

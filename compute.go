@@ -254,8 +254,8 @@ func (e *nullableEnvelope[T]) dataProblem() string {
 // retries, or ErrUnexpectedResponse (a catalog in no known shape, a product
 // without an id, a number, price or availability in no known form; an
 // absent or null availability is false).
-func (s *ComputeService) Products(ctx context.Context) ([]Product, error) {
-	r := &request{method: http.MethodGet, path: "/computing/products", safety: repeatable}
+func (s *ComputeService) Products(ctx context.Context, opts ...CallOption) ([]Product, error) {
+	r := &request{name: "Compute.Products", route: "/computing/products", opts: opts, method: http.MethodGet, path: "/computing/products", safety: repeatable}
 	var env nullableEnvelope[productsData]
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, err
@@ -270,8 +270,8 @@ func (s *ComputeService) Products(ctx context.Context) ([]Product, error) {
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse (a list in no known shape, an image
 // without an id, a dc_id in no known form).
-func (s *ComputeService) Images(ctx context.Context) ([]Image, error) {
-	r := &request{method: http.MethodGet, path: "/computing/images", safety: repeatable}
+func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Image, error) {
+	r := &request{name: "Compute.Images", route: "/computing/images", opts: opts, method: http.MethodGet, path: "/computing/images", safety: repeatable}
 	var env nullableEnvelope[imagesData]
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, err

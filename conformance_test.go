@@ -537,7 +537,7 @@ func checkInstanceLifecycle(t *testing.T, ctx context.Context, tg *conformanceTa
 	if err != nil {
 		t.Fatal(err)
 	}
-	if running.ID != in.ID || !strings.EqualFold(running.Status, "Running") {
+	if running.ID != in.ID || !running.Status.Is(nebula.StatusRunning) {
 		t.Fatalf("Wait Running returned %s %q", running.ID, running.Status)
 	}
 	checkPasswordHidden(t, running)
@@ -546,8 +546,8 @@ func checkInstanceLifecycle(t *testing.T, ctx context.Context, tg *conformanceTa
 	}
 
 	for _, step := range []struct {
-		do   func(context.Context, nebula.ID) error
-		want string
+		do   func(context.Context, nebula.ID, ...nebula.CallOption) error
+		want nebula.InstanceStatus
 	}{{c.Instances.Stop, "Stopped"}, {c.Instances.Start, "Running"}} {
 		if err := step.do(ctx, in.ID); err != nil {
 			t.Fatalf("before %s: %v", step.want, err)
@@ -603,7 +603,7 @@ func checkGenerateImage(t *testing.T, ctx context.Context, tg *conformanceTarget
 // checkPaging checks a paged list against its All: page totals agree with
 // All's count, Next is set exactly when more remain, and walking the pages
 // by Next sees the same items, once each. It returns All's items.
-func checkPaging[T any](t *testing.T, ctx context.Context, list func(context.Context, nebula.ListOptions) (*nebula.Page[T], error), all iter.Seq2[T, error], key func(T) string) []T {
+func checkPaging[T any](t *testing.T, ctx context.Context, list func(context.Context, nebula.ListOptions, ...nebula.CallOption) (*nebula.Page[T], error), all iter.Seq2[T, error], key func(T) string) []T {
 	t.Helper()
 	items := collect(t, all)
 	keys := map[string]bool{}
@@ -695,7 +695,7 @@ func checkPasswordHidden(t *testing.T, in *nebula.Instance) {
 }
 
 // cleanup deletes what a check created; gone already is fine.
-func cleanup(t *testing.T, what string, del func(context.Context, nebula.ID) error, id nebula.ID) {
+func cleanup(t *testing.T, what string, del func(context.Context, nebula.ID, ...nebula.CallOption) error, id nebula.ID) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := del(ctx, id); err != nil && !errors.Is(err, nebula.ErrNotFound) {

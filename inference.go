@@ -79,8 +79,8 @@ func (d *modelsData) validate() string {
 // ErrUnauthorized, ErrForbidden, ErrRateLimited or ErrServerError after
 // retries, or ErrUnexpectedResponse (a model without model_name, a number
 // or price in no known form).
-func (s *InferenceService) Models(ctx context.Context) ([]Model, error) {
-	r := &request{method: http.MethodGet, path: "/serverless/models", safety: repeatable}
+func (s *InferenceService) Models(ctx context.Context, opts ...CallOption) ([]Model, error) {
+	r := &request{name: "Inference.Models", route: "/serverless/models", opts: opts, method: http.MethodGet, path: "/serverless/models", safety: repeatable}
 	data, err := sendNullable[modelsData](ctx, s.client, r)
 	if err != nil {
 		return nil, err
@@ -244,7 +244,7 @@ func decodeBase64(s string) ([]byte, error) {
 // generated the image (a timeout, a lost connection, a 502, and a 2xx
 // whose images cannot be decoded, which also matches
 // ErrUnexpectedResponse).
-func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageRequest) ([]GeneratedImage, error) {
+func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageRequest, opts ...CallOption) ([]GeneratedImage, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
@@ -268,7 +268,7 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	if err != nil {
 		return nil, invalidArgument("GenerateImage: %v", err)
 	}
-	r := &request{method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce}
+	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce}
 	var env imageEnvelope
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, err

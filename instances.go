@@ -72,10 +72,10 @@ func (s *InstancesService) pollSchedule() (first, most time.Duration, tries int)
 // Printing, logging or marshalling an Instance shows Password redacted.
 type Instance struct {
 	ID          ID
-	Name        string // host_name: the name given at creation
-	Status      string // as the API writes it: "Running", "Deleted", ... (see Wait)
-	Region      string // "CANADA"
-	ProductType string // product_type: "GPU", "CPU", "Virtual Machine"
+	Name        string         // host_name: the name given at creation
+	Status      InstanceStatus // as the API writes it: StatusRunning, StatusDeleted, ... (see Wait)
+	Region      string         // "CANADA"
+	ProductType string         // product_type: "GPU", "CPU", "Virtual Machine"
 	CPUCores    int
 	RAMGB       float64 // ram, in gigabytes
 	GPU         string  // gpu: the GPU model name
@@ -141,8 +141,8 @@ func (e *InstanceNotListedError) Unwrap() error { return e.Err }
 // from which it cannot reach the one waited for.
 type InstanceStatusError struct {
 	ID     ID
-	Want   string // the status waited for
-	Status string // the status seen
+	Want   InstanceStatus // the status waited for
+	Status InstanceStatus // the status seen
 }
 
 // Error names the status seen and the one waited for.
@@ -152,31 +152,31 @@ func (e *InstanceStatusError) Error() string {
 
 // instanceData is one instance as the API sends it, in a list or a detail.
 type instanceData struct {
-	ID           ID          `json:"id"`
-	Region       string      `json:"region"`
-	ProductType  string      `json:"product_type"`
-	HostName     string      `json:"host_name"`
-	CPUCores     flexInt     `json:"cpu_cores"`
-	RAM          flexFloat   `json:"ram"`
-	GPU          string      `json:"gpu"`
-	GPUType      string      `json:"gpu_type"`
-	GPUCount     flexInt     `json:"gpu_count"`
-	DiskSize     flexInt     `json:"disk_size"`
-	Ephemeral    flexInt     `json:"ephemeral"`
-	PublicIPv4   string      `json:"public_ipv4"`
-	LANIPv4      string      `json:"lan_ipv4"`
-	PricePerHour Decimal     `json:"price_per_hour"`
-	OS           string      `json:"os"`
-	LoginMethod  string      `json:"login_method"`
-	ExposedPorts string      `json:"exposed_ports"`
-	UserName     string      `json:"user_name"`
-	VMName       string      `json:"vm_name"`
-	Password     Secret      `json:"password"`
-	VMPassword   Secret      `json:"vm_password"`
-	Status       string      `json:"status"`
-	StartTime    apiTime     `json:"start_time"`
-	RunningTime  runningTime `json:"running_time"`
-	TotalCost    Decimal     `json:"total_cost"`
+	ID           ID             `json:"id"`
+	Region       string         `json:"region"`
+	ProductType  string         `json:"product_type"`
+	HostName     string         `json:"host_name"`
+	CPUCores     flexInt        `json:"cpu_cores"`
+	RAM          flexFloat      `json:"ram"`
+	GPU          string         `json:"gpu"`
+	GPUType      string         `json:"gpu_type"`
+	GPUCount     flexInt        `json:"gpu_count"`
+	DiskSize     flexInt        `json:"disk_size"`
+	Ephemeral    flexInt        `json:"ephemeral"`
+	PublicIPv4   string         `json:"public_ipv4"`
+	LANIPv4      string         `json:"lan_ipv4"`
+	PricePerHour Decimal        `json:"price_per_hour"`
+	OS           string         `json:"os"`
+	LoginMethod  string         `json:"login_method"`
+	ExposedPorts string         `json:"exposed_ports"`
+	UserName     string         `json:"user_name"`
+	VMName       string         `json:"vm_name"`
+	Password     Secret         `json:"password"`
+	VMPassword   Secret         `json:"vm_password"`
+	Status       InstanceStatus `json:"status"`
+	StartTime    apiTime        `json:"start_time"`
+	RunningTime  runningTime    `json:"running_time"`
+	TotalCost    Decimal        `json:"total_cost"`
 }
 
 func (d *instanceData) instance() Instance {
@@ -330,7 +330,7 @@ func instancePath(id ID, suffix string) (string, error) {
 //   - *InstanceNotListedError when the API accepted the create but the
 //     instance was not listed in time (or ctx ended while looking): it
 //     exists; find it later with Lookup.
-func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest) (*Instance, error) {
+func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest, opts ...CallOption) (*Instance, error) {
 	if ctx == nil {
 		return nil, invalidArgument("Create: nil context")
 	}
@@ -349,7 +349,7 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 		return nil, err
 	}
 
-	r := &request{method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
+	r := &request{name: "Instances.Create", route: "/computing/instance", opts: opts, method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
 		return nil, err
 	}
@@ -462,7 +462,7 @@ func (s *InstancesService) findCreated(ctx context.Context, name string) (*Insta
 // error wrapping ErrNotFound (not an *APIError) when no active instance has
 // the name; an error wrapping ErrConflict when several have it (created
 // outside this SDK: tell them apart with List); the errors of List.
-func (s *InstancesService) Lookup(ctx context.Context, name string) (*Instance, error) {
+func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...CallOption) (*Instance, error) {
 	if ctx == nil {
 		return nil, invalidArgument("Lookup: nil context")
 	}
@@ -488,16 +488,11 @@ func (s *InstancesService) activeNamed(ctx context.Context, name string) ([]Inst
 		if err != nil {
 			return nil, err
 		}
-		if in.Name == name && !isGone(in.Status) {
+		if in.Name == name && in.Status.Active() {
 			found = append(found, in)
 		}
 	}
 	return found, nil
-}
-
-// isGone reports a status of an instance that is being or has been deleted.
-func isGone(status string) bool {
-	return strings.EqualFold(status, "Deleted") || strings.EqualFold(status, "Deleting")
 }
 
 // Get returns the detail of instance id, the only call that shows its
@@ -510,13 +505,13 @@ func isGone(status string) bool {
 // *APIError) when the API answers with an empty list, as it may for an
 // unknown id; ErrUnexpectedResponse when the answer lists more than one
 // instance.
-func (s *InstancesService) Get(ctx context.Context, id ID) (*Instance, error) {
+func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (*Instance, error) {
 	path, err := instancePath(id, "")
 	if err != nil {
 		return nil, err
 	}
 	env := newInstancesEnvelope(true)
-	r := &request{method: http.MethodGet, path: path, safety: repeatable}
+	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable}
 	if err := s.client.do(ctx, r, env); err != nil {
 		return nil, err
 	}
@@ -533,35 +528,37 @@ func (s *InstancesService) Get(ctx context.Context, id ID) (*Instance, error) {
 // Errors: ErrInvalidArgument (nil context, negative Limit or Offset; nothing
 // is sent); an *APIError matching ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse.
-func (s *InstancesService) List(ctx context.Context, opts ListOptions) (*Page[Instance], error) {
-	return s.list(ctx, "/computing/instances", opts)
+func (s *InstancesService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Instance], error) {
+	return s.list(ctx, "Instances.List", "/computing/instances", lo, opts)
 }
 
 // All walks every active instance, page by page (see Page). It stops on
 // the first error, which it yields once, and stops fetching when the loop
 // is left.
-func (s *InstancesService) All(ctx context.Context) iter.Seq2[Instance, error] {
-	return allPages(ctx, defaultPageSize, s.List)
+func (s *InstancesService) All(ctx context.Context, opts ...CallOption) iter.Seq2[Instance, error] {
+	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
+		return s.List(ctx, lo, opts...)
+	})
 }
 
 // ListDeleted returns one page of the deleted instances.
 //
 // Errors: those of List.
-func (s *InstancesService) ListDeleted(ctx context.Context, opts ListOptions) (*Page[Instance], error) {
-	return s.list(ctx, "/computing/deleted-instances", opts)
+func (s *InstancesService) ListDeleted(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Instance], error) {
+	return s.list(ctx, "Instances.ListDeleted", "/computing/deleted-instances", lo, opts)
 }
 
-func (s *InstancesService) list(ctx context.Context, path string, opts ListOptions) (*Page[Instance], error) {
-	q, err := opts.query()
+func (s *InstancesService) list(ctx context.Context, name, path string, lo ListOptions, opts []CallOption) (*Page[Instance], error) {
+	q, err := lo.query()
 	if err != nil {
 		return nil, err
 	}
 	env := newInstancesEnvelope(false)
-	r := &request{method: http.MethodGet, path: path, query: q, safety: repeatable}
+	r := &request{name: name, route: path, opts: opts, method: http.MethodGet, path: path, query: q, safety: repeatable}
 	if err := s.client.do(ctx, r, env); err != nil {
 		return nil, err
 	}
-	return newPage(env.instances(), flexTotal(env.Total), opts), nil
+	return newPage(env.instances(), flexTotal(env.Total), lo), nil
 }
 
 // Start starts instance id. Starting a running instance changes nothing, so
@@ -571,16 +568,16 @@ func (s *InstancesService) list(ctx context.Context, path string, opts ListOptio
 // Errors: ErrInvalidArgument (nil context, unusable id; nothing is sent); an
 // *APIError matching ErrBadRequest, ErrNotFound, ErrUnauthorized,
 // ErrForbidden, ErrRateLimited or ErrServerError after retries.
-func (s *InstancesService) Start(ctx context.Context, id ID) error {
-	return s.action(ctx, id, "/start")
+func (s *InstancesService) Start(ctx context.Context, id ID, opts ...CallOption) error {
+	return s.action(ctx, "Instances.Start", id, "/start", opts)
 }
 
 // Stop shuts instance id down; Wait(ctx, id, "Stopped") waits for it. It
 // is retried like a read.
 //
 // Errors: those of Start.
-func (s *InstancesService) Stop(ctx context.Context, id ID) error {
-	return s.action(ctx, id, "/stop")
+func (s *InstancesService) Stop(ctx context.Context, id ID, opts ...CallOption) error {
+	return s.action(ctx, "Instances.Stop", id, "/stop", opts)
 }
 
 // Reboot reboots instance id. It is retried like a read: a repeated reboot
@@ -588,16 +585,16 @@ func (s *InstancesService) Stop(ctx context.Context, id ID) error {
 // arrives after the first one finished reboots again.
 //
 // Errors: those of Start.
-func (s *InstancesService) Reboot(ctx context.Context, id ID) error {
-	return s.action(ctx, id, "/reboot")
+func (s *InstancesService) Reboot(ctx context.Context, id ID, opts ...CallOption) error {
+	return s.action(ctx, "Instances.Reboot", id, "/reboot", opts)
 }
 
-func (s *InstancesService) action(ctx context.Context, id ID, suffix string) error {
+func (s *InstancesService) action(ctx context.Context, name string, id ID, suffix string, opts []CallOption) error {
 	path, err := instancePath(id, suffix)
 	if err != nil {
 		return err
 	}
-	r := &request{method: http.MethodGet, path: path, safety: repeatable, noData: true}
+	r := &request{name: name, route: "/computing/instance/{id}" + suffix, opts: opts, method: http.MethodGet, path: path, safety: repeatable, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
 	return err
 }
@@ -607,12 +604,12 @@ func (s *InstancesService) action(ctx context.Context, id ID, suffix string) err
 // Delete succeeds: it is gone.
 //
 // Errors: those of Start.
-func (s *InstancesService) Delete(ctx context.Context, id ID) error {
+func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := instancePath(id, "")
 	if err != nil {
 		return err
 	}
-	r := &request{method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
+	r := &request{name: "Instances.Delete", route: "/computing/instance/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
 	return err
 }
@@ -633,19 +630,19 @@ func (s *InstancesService) Delete(ctx context.Context, id ID) error {
 // last seen, when the status reached cannot lead to status; the errors of
 // Get (when waiting for "Deleted", ErrNotFound means the instance is gone);
 // the context's error when ctx ends first, naming the last status seen.
-func (s *InstancesService) Wait(ctx context.Context, id ID, status string) (*Instance, error) {
+func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatus, opts ...CallOption) (*Instance, error) {
 	if ctx == nil {
 		return nil, invalidArgument("Wait: nil context")
 	}
 	if _, err := instancePath(id, ""); err != nil {
 		return nil, err
 	}
-	want := strings.TrimSpace(status)
-	if want == "" || hasControl(want) {
-		return nil, invalidArgument("Wait: the status must not be empty or blank")
+	want, ok := status.known()
+	if !ok {
+		return nil, invalidArgument("Instances.Wait: %.40q is not an InstanceStatus (use WaitFunc to wait for anything else)", string(status))
 	}
 	wait, most := s.waitBounds()
-	last := ""
+	var last InstanceStatus
 	for {
 		in, err := s.Get(ctx, id)
 		if err != nil {
@@ -654,7 +651,7 @@ func (s *InstancesService) Wait(ctx context.Context, id ID, status string) (*Ins
 			}
 			return nil, fmt.Errorf("nebula: waiting for instance %s to be %q (last seen %q): %w", id, want, last, err)
 		}
-		if strings.EqualFold(in.Status, want) {
+		if in.Status.Is(want) {
 			return in, nil
 		}
 		if !canBecome(in.Status, want) {
@@ -671,9 +668,9 @@ func (s *InstancesService) Wait(ctx context.Context, id ID, status string) (*Ins
 // canBecome is the transition table of Wait: whether an instance seen in
 // status from may still reach status to. Only the dead ends are listed;
 // every other status may lead anywhere.
-func canBecome(from, to string) bool {
-	to = strings.ToLower(to)
-	switch strings.ToLower(from) {
+func canBecome(from, to InstanceStatus) bool {
+	to = InstanceStatus(strings.ToLower(string(to)))
+	switch strings.ToLower(string(from)) {
 	case "deleted":
 		return false
 	case "deleting":

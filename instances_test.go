@@ -114,7 +114,7 @@ const (
 // docsListed is the instance of the docs' list example, written out by hand.
 func docsListed(status string) Instance {
 	return Instance{
-		ID: docsInstanceID, Name: "demo", Status: status, Region: "CANADA", ProductType: "GPU",
+		ID: docsInstanceID, Name: "demo", Status: InstanceStatus(status), Region: "CANADA", ProductType: "GPU",
 		CPUCores: 28, RAMGB: 58, GPUType: "RTX-A6000", GPUCount: 1, DiskSizeGB: 100, EphemeralGB: 1500,
 		PublicIPv4: "38.80.81.128", PricePerHour: "0.679", OS: "Ubuntu Server 20.04 LTS (Focal Fossa)",
 	}
@@ -163,7 +163,7 @@ func TestInstancesListDecodesDocsExample(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, path, body, status string
-		list                     func(*InstancesService, context.Context, ListOptions) (*Page[Instance], error)
+		list                     func(*InstancesService, context.Context, ListOptions, ...CallOption) (*Page[Instance], error)
 	}{
 		{"List", "/computing/instances", docsInstanceList, "Running", (*InstancesService).List},
 		{"ListDeleted", "/computing/deleted-instances", docsInstanceDeletedList, "Deleted", (*InstancesService).ListDeleted},
@@ -369,7 +369,7 @@ func TestInstancesActions(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name, method, path, body string
-		call                     func(*InstancesService, context.Context, ID) error
+		call                     func(*InstancesService, context.Context, ID, ...CallOption) error
 	}{
 		{"Start", "GET", "/computing/instance/5/start", docsInstanceStarted, (*InstancesService).Start},
 		{"Stop", "GET", "/computing/instance/5/stop", docsInstanceStopped, (*InstancesService).Stop},
@@ -943,10 +943,10 @@ func TestInstancesWait(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name     string
-		want     string
+		want     InstanceStatus
 		statuses []string
 		polls    int
-		ended    string // the status of an *InstanceStatusError, "" for success
+		ended    InstanceStatus // the status of an *InstanceStatusError, "" for success
 	}{
 		{"boot", "Running", []string{"Creating", "Creating", "Running"}, 3, ""},
 		{"case-insensitive", "running", []string{"Creating", "RUNNING"}, 2, ""},
@@ -973,19 +973,19 @@ func TestInstancesWait(t *testing.T) {
 				t.Errorf("%d polls, want %d", polls, tc.polls)
 			}
 			if tc.ended == "" {
-				if err != nil || !strings.EqualFold(in.Status, tc.want) || in.ID != "5" {
+				if err != nil || !in.Status.Is(tc.want) || in.ID != "5" {
 					t.Errorf("instance %+v, error %v", in, err)
 				}
 				return
 			}
 			var se *InstanceStatusError
-			if !errors.As(err, &se) || se.Status != tc.ended || se.Want != tc.want || se.ID != "5" {
+			if !errors.As(err, &se) || se.Status != tc.ended || !se.Want.Is(tc.want) || se.ID != "5" {
 				t.Fatalf("error %v", err)
 			}
 			if in == nil || in.Status != tc.ended {
 				t.Errorf("instance %+v", in)
 			}
-			if !strings.Contains(err.Error(), strconv.Quote(tc.ended)) {
+			if !strings.Contains(err.Error(), strconv.Quote(string(tc.ended))) {
 				t.Errorf("error %q does not name the status", err)
 			}
 		})
@@ -1016,7 +1016,7 @@ func TestInstancesWaitErrors(t *testing.T) {
 	t.Parallel()
 	e := newInstancesEnv(t)
 	rec := e.anyRequest(ok(detailOf("5", "Running")))
-	for _, st := range []string{"", "  ", "Run\nning"} {
+	for _, st := range []InstanceStatus{"", "  ", "Run\nning", "Runing", "Failed"} {
 		if _, err := e.client.Instances.Wait(bg, "5", st); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("Wait(%q): %v", st, err)
 		}
@@ -1059,7 +1059,7 @@ func TestCanBecome(t *testing.T) {
 				}
 			}
 			for _, f := range []string{from, strings.ToUpper(from)} {
-				if got := canBecome(f, to); got != want {
+				if got := canBecome(InstanceStatus(f), InstanceStatus(to)); got != want {
 					t.Errorf("canBecome(%q, %q) = %v", f, to, got)
 				}
 			}

@@ -131,7 +131,7 @@ type sshKeyBody struct {
 // (an answer without the key's id); and ErrOutcomeUnknown, wrapped with its
 // cause, when the request failed after the API may have stored the key: List
 // tells whether it did.
-func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest) (*SSHKey, error) {
+func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest, opts ...CallOption) (*SSHKey, error) {
 	if err := checkName("SSHKeys.Create", "name", req.Name); err != nil {
 		return nil, err
 	}
@@ -144,6 +144,7 @@ func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest) (*
 		return nil, invalidArgument("SSHKeys.Create: %v", err)
 	}
 	r := &request{
+		name: "SSHKeys.Create", route: "/ssh-keys", opts: opts,
 		method: http.MethodPost, path: "/ssh-keys", body: body, safety: sendOnce,
 		// An error answer that echoes the key shows it redacted.
 		secrets: []string{line, blob},
@@ -164,12 +165,12 @@ func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest) (*
 // nothing is sent); an *APIError matching ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse
 // (no "ssh_keys", a key without an id, a create_time in no known form).
-func (s *SSHKeysService) List(ctx context.Context, opts ListOptions) (*Page[SSHKey], error) {
-	q, err := opts.query()
+func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[SSHKey], error) {
+	q, err := lo.query()
 	if err != nil {
 		return nil, err
 	}
-	r := &request{method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
+	r := &request{name: "SSHKeys.List", route: "/ssh-keys", opts: opts, method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
 	var env nullableEnvelope[sshKeyListData]
 	if err := s.client.do(ctx, r, &env); err != nil {
 		return nil, redactKeyMaterial(err)
@@ -187,7 +188,7 @@ func (s *SSHKeysService) List(ctx context.Context, opts ListOptions) (*Page[SSHK
 	if total == nil && data.null {
 		total = new(int)
 	}
-	return newPage(items, total, opts), nil
+	return newPage(items, total, lo), nil
 }
 
 // All walks every SSH key of the account, a page of 100 at a time, holding
@@ -201,8 +202,10 @@ func (s *SSHKeysService) List(ctx context.Context, opts ListOptions) (*Page[SSHK
 //		}
 //		fmt.Println(key.Name)
 //	}
-func (s *SSHKeysService) All(ctx context.Context) iter.Seq2[SSHKey, error] {
-	return allPages(ctx, defaultPageSize, s.List)
+func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[SSHKey, error] {
+	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[SSHKey], error) {
+		return s.List(ctx, lo, opts...)
+	})
 }
 
 // Rename gives the SSH key id a new name and returns the key. Renaming is
@@ -213,7 +216,7 @@ func (s *SSHKeysService) All(ctx context.Context) iter.Seq2[SSHKey, error] {
 // an *APIError matching ErrBadRequest, ErrNotFound, ErrUnauthorized,
 // ErrForbidden, ErrConflict, ErrRateLimited or ErrServerError, or
 // ErrUnexpectedResponse (an answer without the key).
-func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string) (*SSHKey, error) {
+func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ...CallOption) (*SSHKey, error) {
 	path, err := sshKeyPath(id)
 	if err != nil {
 		return nil, err
@@ -225,7 +228,7 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string) (*SSHKe
 	if err != nil {
 		return nil, invalidArgument("SSHKeys.Rename: %v", err)
 	}
-	r := &request{method: http.MethodPut, path: path, body: body, safety: repeatable}
+	r := &request{name: "SSHKeys.Rename", route: "/ssh-keys/{id}", opts: opts, method: http.MethodPut, path: path, body: body, safety: repeatable}
 	data, err := send[sshKeyData](ctx, s.client, r)
 	if err != nil {
 		return nil, redactKeyMaterial(err)
@@ -241,12 +244,12 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string) (*SSHKe
 // "..", or shaped like a key value or a JWT; nothing is sent); an *APIError
 // matching ErrNotFound, ErrUnauthorized, ErrForbidden, ErrRateLimited or
 // ErrServerError.
-func (s *SSHKeysService) Delete(ctx context.Context, id ID) error {
+func (s *SSHKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := sshKeyPath(id)
 	if err != nil {
 		return err
 	}
-	r := &request{method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
+	r := &request{name: "SSHKeys.Delete", route: "/ssh-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
 	return redactKeyMaterial(err)
 }

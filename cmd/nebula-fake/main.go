@@ -28,6 +28,9 @@
 //	                    there at exit (atomically; the file holds live keys)
 //	-log-limit 10000    requests kept for GET /_fake/requests (<= 0: all)
 //	-grace 5s           how long shutdown waits for requests in flight
+//	-proxy URL          check the live API instead of faking it (see proxy.go)
+//	-record DIR         with -proxy: write each exchange as a cassette in DIR
+//	-replay DIR         serve the cassettes in DIR instead of the fake
 //
 // Exit codes: 0 after a signal, 1 when it cannot start or save its state, 2
 // for bad flags.
@@ -87,6 +90,9 @@ type config struct {
 	statePath string
 	logLimit  int
 	grace     time.Duration
+	proxy     string // -proxy URL: check the live API instead of faking it
+	record    string // -record DIR: cassettes of what -proxy saw
+	replay    string // -replay DIR: serve cassettes instead of the fake
 }
 
 // userFlag collects -user name:password flags.
@@ -136,6 +142,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.statePath, "state", "", "load the state from `FILE` if it exists and save it there at exit (it holds live keys)")
 	fs.IntVar(&cfg.logLimit, "log-limit", nebulatest.DefaultRequestLogLimit, "requests kept for GET /_fake/requests (<= 0: all)")
 	fs.DurationVar(&cfg.grace, "grace", defaultGrace, "how long shutdown waits for requests in flight")
+	addProxyFlags(fs, &cfg)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: nebula-fake [flags]\n\nServes the fake Nebula Block API; prints NEBULA_API_URL=... and NEBULA_API_KEY=... on stdout.\n\n")
 		fs.PrintDefaults()
@@ -152,6 +159,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, errors.New("-boot-time must not be negative")
 	case cfg.grace < 0:
 		return cfg, errors.New("-grace must not be negative")
+	}
+	if err := checkProxyFlags(fs, cfg); err != nil {
+		return cfg, err
 	}
 	host, port, err := net.SplitHostPort(cfg.addr)
 	if err != nil {
@@ -176,6 +186,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logs := newLogWriter(stderr)
 	defer logs.close()
+	if cfg.proxy != "" || cfg.replay != "" {
+		return runProxy(ctx, cfg, stdout, logs)
+	}
 
 	opts := []nebulatest.Option{
 		nebulatest.WithControlRoutes(),

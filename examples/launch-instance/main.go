@@ -275,7 +275,7 @@ func (l *launcher) publicKey(path string) (line, source string, err error) {
 // waitRunning shows each status change of instance id until it is Running.
 // A dead end (Deleted, Error, Failed) or ctx ending is an error.
 func (l *launcher) waitRunning(ctx context.Context, id nebula.ID) (*nebula.Instance, error) {
-	last := ""
+	var last nebula.InstanceStatus
 	ticker := time.NewTicker(l.poll)
 	defer ticker.Stop()
 	for {
@@ -287,7 +287,7 @@ func (l *launcher) waitRunning(ctx context.Context, id nebula.ID) (*nebula.Insta
 			fmt.Fprintf(l.out, "Status:  %s\n", in.Status)
 			last = in.Status
 		}
-		switch strings.ToLower(in.Status) {
+		switch strings.ToLower(string(in.Status)) {
 		case "running":
 			return in, nil
 		case "deleting", "deleted", "error", "failed":

@@ -1,0 +1,177 @@
+package nebula
+
+import (
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"time"
+)
+
+// CallOption changes one call: its timeout, its retries, an extra header,
+// where to put the answer's metadata (WithResponseInto), and, for the
+// instance calls that poll, how often to poll and whom to tell of progress.
+// Every method of every service takes them last. Only this package's With*
+// constructors make a CallOption; a zero one, or one a constructor refused,
+// makes the call fail with ErrInvalidArgument before anything is sent.
+type CallOption struct {
+	apply func(*callConfig) error
+}
+
+// callConfig is what a call's options say, resolved once per call.
+type callConfig struct {
+	timeout    time.Duration // per attempt; 0: the Client's
+	maxRetries int           // -1: the Client's
+	header     http.Header   // extra headers, already checked; nil when none
+	response   *Response     // filled when the call returns; nil when not asked
+	pollMin    time.Duration // 0: the Client's WithPolling or the default
+	pollMax    time.Duration
+	progress   func(Instance) // nil: nobody listens
+}
+
+// newCallConfig applies opts in order. The first refused option is the
+// call's error, wrapping ErrInvalidArgument.
+func newCallConfig(op string, opts []CallOption) (callConfig, error) {
+	cfg := callConfig{maxRetries: -1}
+	for i, o := range opts {
+		if o.apply == nil {
+			return cfg, invalidArgument("%s: call option %d is a zero CallOption (use the With* constructors)", op, i)
+		}
+		if err := o.apply(&cfg); err != nil {
+			return cfg, invalidArgument("%s: %v", op, err)
+		}
+	}
+	return cfg, nil
+}
+
+// WithCallTimeout bounds each attempt of this call by d instead of the
+// Client's WithTimeout (it may raise it as well as lower it). For a call that
+// streams its answer (Billing.DownloadInvoice) it bounds the wait for the
+// answer's headers and then each read's idle time, never a slow, steady
+// transfer. d must be positive.
+func WithCallTimeout(d time.Duration) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		if d <= 0 {
+			return fmt.Errorf("WithCallTimeout(%v): the timeout must be positive", d)
+		}
+		c.timeout = d
+		return nil
+	}}
+}
+
+// maxCallRetries bounds WithCallMaxRetries: more would hammer a failing API.
+const maxCallRetries = 100
+
+// WithCallMaxRetries sets how many times this call may be retried, from 0
+// (never) to 100, instead of the Client's WithMaxRetries. Retries stay
+// subject to the call's safety: a create is still never repeated once it may
+// have reached the API.
+func WithCallMaxRetries(n int) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		if n < 0 || n > maxCallRetries {
+			return fmt.Errorf("WithCallMaxRetries(%d): must be from 0 to %d", n, maxCallRetries)
+		}
+		c.maxRetries = n
+		return nil
+	}}
+}
+
+// refusedCallHeaders are the headers the SDK owns (credentials, framing) and
+// the hop-by-hop ones, which a call may not set: they would change what the
+// request means or where it goes.
+var refusedCallHeaders = map[string]bool{
+	"Authorization": true, "Host": true, "Content-Length": true, "Content-Type": true, "Cookie": true,
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
+	"Te": true, "Transfer-Encoding": true, "Upgrade": true, "Trailer": true,
+}
+
+// WithCallHeader adds a header to every attempt of this call (a trace id, a
+// tenant tag). Refused, with ErrInvalidArgument: Authorization, Host,
+// Content-Length, Content-Type, Cookie, the hop-by-hop headers (Connection,
+// Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer),
+// an invalid name, and control characters (TAB, DEL and C1 included) in the
+// name or value. The value is never logged or put in an error.
+func WithCallHeader(key, value string) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		name := textproto.CanonicalMIMEHeaderKey(key)
+		switch {
+		case !validHeaderName(key):
+			return fmt.Errorf("WithCallHeader: %.40q is not a valid header name", key)
+		case refusedCallHeaders[name]:
+			return fmt.Errorf("WithCallHeader: the SDK sets %s itself", name)
+		case hasControlOrC1(value):
+			return fmt.Errorf("WithCallHeader(%s): the value has a control character", name)
+		}
+		if c.header == nil {
+			c.header = make(http.Header)
+		}
+		c.header[name] = append(c.header[name], value)
+		return nil
+	}}
+}
+
+// validHeaderName reports an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasControlOrC1 reports a C0 control (TAB included), DEL or a C1 control.
+func hasControlOrC1(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
+			return true
+		}
+	}
+	return false
+}
+
+// WithResponseInto fills *r with the metadata of the call's last answer
+// (status, headers, request id, rate limits) and of the call as a whole
+// (attempts, duration) when the call returns, whether it succeeded or not.
+// r must not be nil.
+func WithResponseInto(r *Response) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		if r == nil {
+			return fmt.Errorf("WithResponseInto: nil *Response")
+		}
+		c.response = r
+		return nil
+	}}
+}
+
+// WithCallPolling sets, for this call only, how often Instances.Create looks
+// for the new instance and how often the waits (Wait, WaitFunc, WaitAll)
+// poll: from min, backing off to max. The Client-wide WithPolling stays the
+// default. Both must be positive, and max at least min.
+func WithCallPolling(min, max time.Duration) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("WithCallPolling(%v, %v): need 0 < min <= max", min, max)
+		}
+		c.pollMin, c.pollMax = min, max
+		return nil
+	}}
+}
+
+// WithProgress calls f with the instance each time Instances.Create or a
+// wait (Wait, WaitFunc, WaitAll) sees its status change; the first status
+// seen counts as a change. f runs on the calling goroutine. f must not be
+// nil.
+func WithProgress(f func(Instance)) CallOption {
+	return CallOption{apply: func(c *callConfig) error {
+		if f == nil {
+			return fmt.Errorf("WithProgress: nil function")
+		}
+		c.progress = f
+		return nil
+	}}
+}
