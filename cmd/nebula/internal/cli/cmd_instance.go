@@ -207,7 +207,9 @@ stops waiting (exit 130) and never deletes the instance.`,
 			}
 			all := client.Instances.All
 			if deleted {
-				all = func(ctx context.Context) iter.Seq2[nebula.Instance, error] { return allDeleted(ctx, client) }
+				all = func(ctx context.Context, _ ...nebula.CallOption) iter.Seq2[nebula.Instance, error] {
+					return allDeleted(ctx, client)
+				}
 			}
 			var rows []instanceRow
 			for in, err := range all(cmd.Context()) {

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"fmt"
+
+	nebula "github.com/nebula-sdk/nebula-go"
 	"sync"
 	"time"
 )
@@ -44,6 +46,9 @@ func (p *progress) set(state string) {
 	}
 	fmt.Fprintf(p.a.Err, "%s: %s (%s)\n", p.what, state, p.elapsed())
 }
+
+// instance is a nebula.WithProgress callback.
+func (p *progress) instance(in nebula.Instance) { p.set(string(in.Status)) }
 
 func (p *progress) elapsed() time.Duration {
 	return time.Since(p.start).Round(time.Second)
