@@ -2,10 +2,10 @@ package cli
 
 import (
 	"fmt"
-
-	nebula "github.com/nebula-sdk/nebula-go"
 	"sync"
 	"time"
+
+	nebula "github.com/nebula-sdk/nebula-go"
 )
 
 // progress reports a long wait on stderr: one line per change when stderr
