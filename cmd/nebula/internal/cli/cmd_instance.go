@@ -279,7 +279,7 @@ exit 4.`,
 
 	var waitStatus string
 	waitCmd := &cobra.Command{
-		Use:   "wait ID --status STATUS",
+		Use:   "wait ID|NAME --status STATUS",
 		Short: "Wait until an instance has a status (Ctrl-C stops waiting)",
 		Example: `  nebula instance wait 42 --status Running
   nebula instance wait 42 --status Deleted`,
@@ -298,6 +298,17 @@ exit 4.`,
 				return err
 			}
 			id := nebula.ID(args[0])
+			target, err := getInstance(cmd.Context(), client, args[0])
+			var nf *notFoundError
+			switch {
+			case err == nil:
+				id = target.ID
+			case errors.As(err, &nf) && st == statusDeleted:
+				// Gone already, or never there: the wait below tells
+				// by ID.
+			default:
+				return err
+			}
 			prog := a.newProgress("instance " + args[0])
 			defer prog.done()
 			in, err := waitInstance(cmd.Context(), client, id, st, prog)
@@ -335,9 +346,9 @@ exit 4.`,
 func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Command {
 	var wait bool
 	c := &cobra.Command{
-		Use:     verb + " ID [--wait]",
+		Use:     verb + " ID|NAME [--wait]",
 		Short:   short,
-		Example: fmt.Sprintf("  nebula instance %s 42\n  nebula instance %s 42 --wait", verb, verb),
+		Example: fmt.Sprintf("  nebula instance %s 42\n  nebula instance %s trainer --wait", verb, verb),
 		Args:    cobra.ExactArgs(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			p, err := newPrinter(a, a.instanceColumns())
@@ -348,8 +359,12 @@ func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Comman
 			if err != nil {
 				return err
 			}
-			id := nebula.ID(args[0])
 			ctx := cmd.Context()
+			target, err := getInstance(ctx, client, args[0])
+			if err != nil {
+				return err
+			}
+			id := target.ID
 			switch verb {
 			case "start":
 				err = client.Instances.Start(ctx, id)
@@ -398,7 +413,8 @@ func (a *App) waitError(ctx context.Context, err error, id nebula.ID, name strin
 	return err
 }
 
-// getInstance finds an instance by ID, else by name.
+// getInstance finds an active instance by ID, else by name (an ID wins
+// over a name, as in hcloud).
 func getInstance(ctx context.Context, client *nebula.Client, ref string) (*nebula.Instance, error) {
 	in, err := client.Instances.Get(ctx, nebula.ID(ref))
 	if err == nil {

@@ -208,13 +208,19 @@ func TestWaitProgress(t *testing.T) {
 	}
 	// On a terminal, one live line.
 	h.tty = true
-	r = h.mustRun("instance", "stop", h.id("trainer"), "--wait", "-o", "json")
+	r = h.mustRun("instance", "stop", "trainer", "--wait", "-o", "json")
 	if !strings.Contains(r.err, "\r\x1b[K") || !strings.Contains(r.err, "Stopped") {
 		t.Fatalf("stderr %q", r.err)
 	}
-	r = h.mustRun("instance", "delete", h.id("trainer"), "--wait")
+	id := h.id("trainer")
+	r = h.mustRun("instance", "delete", id, "--wait")
 	if r.out != "" || !strings.Contains(r.err, "is deleted") {
 		t.Fatalf("delete --wait: stdout %q stderr %q", r.out, r.err)
+	}
+	// Waiting for a deleted instance to be deleted ends at once.
+	r = h.mustRun("instance", "wait", id, "--status", "deleted")
+	if !strings.Contains(r.err, "is deleted") {
+		t.Fatalf("wait --status deleted: %q", r.err)
 	}
 	r = h.mustRun("instance", "list", "--deleted", "--columns", "name,status", "--no-header")
 	if got := strings.Fields(r.out); len(got) != 2 || got[0] != "trainer" {
