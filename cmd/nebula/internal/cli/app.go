@@ -54,6 +54,10 @@ type App struct {
 	// its polling).
 	ClientOptions []nebula.Option
 
+	// Interrupts, when set, makes a context that ends on Ctrl-C; it is
+	// called once, when a command is about to talk to the API.
+	Interrupts func(context.Context) (context.Context, context.CancelFunc)
+
 	// Version is the command line's version, from the build; "" means the
 	// SDK's.
 	Version string
@@ -63,6 +67,10 @@ type App struct {
 	// started is set once a command's own code runs: an error before that
 	// is bad usage (exit 2), nothing having been sent.
 	started bool
+	// ctx is the context commands run under: Run's, or the one Interrupts
+	// made from it.
+	ctx            context.Context
+	stopInterrupts context.CancelFunc
 }
 
 type globalFlags struct {
@@ -102,13 +110,17 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	if a.In == nil {
 		a.In = strings.NewReader("")
 	}
-	root := a.rootCommand()
+	root := a.rootCommand(args)
 	root.SetArgs(args)
+	a.ctx = ctx
 	err := root.ExecuteContext(ctx)
+	if a.stopInterrupts != nil {
+		defer a.stopInterrupts()
+	}
 	if err == nil {
 		return ExitOK
 	}
-	code, msg := a.classify(ctx, err)
+	code, msg := a.classify(a.ctx, err)
 	fmt.Fprintln(a.Err, msg)
 	return code
 }
@@ -185,7 +197,18 @@ func (a *App) client(cmd *cobra.Command) (*nebula.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.catchInterrupts(cmd)
 	return a.newClient(cred.url, cred.key)
+}
+
+// catchInterrupts makes Ctrl-C end cmd's context from now on.
+func (a *App) catchInterrupts(cmd *cobra.Command) {
+	if a.Interrupts == nil || a.ctx != cmd.Context() {
+		return
+	}
+	ctx, stop := a.Interrupts(cmd.Context())
+	a.ctx, a.stopInterrupts = ctx, stop
+	cmd.SetContext(ctx)
 }
 
 func (a *App) newClient(url, key string) (*nebula.Client, error) {

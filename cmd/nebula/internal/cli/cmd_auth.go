@@ -91,6 +91,7 @@ func (a *App) login(cmd *cobra.Command, _ []string) error {
 	if checkURL == "" {
 		checkURL = nebula.DefaultBaseURL
 	}
+	a.catchInterrupts(cmd)
 	client, err := a.newClient(checkURL, key)
 	if err != nil {
 		return err

@@ -255,7 +255,7 @@ func TestGlobalFlagsAnywhere(t *testing.T) {
 func TestEveryCommandHasAnExample(t *testing.T) {
 	t.Parallel()
 	a := &App{}
-	walk(a.rootCommand(), func(c *cobra.Command) {
+	walk(a.rootCommand(nil), func(c *cobra.Command) {
 		if c.Example == "" {
 			t.Errorf("%s has no example", c.CommandPath())
 		}
@@ -288,5 +288,34 @@ func TestPrivateKeyRefused(t *testing.T) {
 	}
 	if h.requests() != 0 {
 		t.Fatal("a request was sent")
+	}
+}
+
+// TestPartialTree: a line that names a command builds only that one, and
+// behaves as with the whole tree; help lists every command.
+func TestPartialTree(t *testing.T) {
+	t.Parallel()
+	a := &App{}
+	if got := len(a.rootCommand([]string{"version"}).Commands()); got != 1 {
+		t.Fatalf("nebula version built %d commands", got)
+	}
+	h := newHarness(t)
+	r := h.mustRun("-h")
+	for _, noun := range []string{"api-key", "auth", "billing", "context", "image", "instance", "model", "product", "ssh-key", "version", "completion"} {
+		if !strings.Contains(r.out, "\n  "+noun+" ") {
+			t.Errorf("nebula -h does not list %s:\n%s", noun, r.out)
+		}
+	}
+	r = h.mustRun("help", "instance", "create")
+	if !strings.Contains(r.out, "--wait") {
+		t.Fatalf("help instance create: %q", r.out)
+	}
+	r = h.mustRun("--no-header", "billing", "balance")
+	if strings.TrimSpace(r.out) != "1228.55600" {
+		t.Fatalf("%q", r.out)
+	}
+	r = h.mustRun("version")
+	if !strings.HasPrefix(r.out, "nebula ") {
+		t.Fatalf("%q", r.out)
 	}
 }

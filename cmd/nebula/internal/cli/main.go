@@ -12,8 +12,6 @@ import (
 // the environment, and Ctrl-C (SIGINT) or SIGTERM interrupting the command.
 // It returns the exit status.
 func Main() int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	a := &App{
 		In:               os.Stdin,
 		Out:              os.Stdout,
@@ -23,8 +21,14 @@ func Main() int {
 		StderrIsTerminal: isTerminal(os.Stderr.Fd()),
 		ReadPassword:     func() (string, error) { return readPassword(os.Stdin) },
 		Version:          buildVersion(),
+		// Only commands that talk to the API catch Ctrl-C: a handler costs
+		// a thread at start, which nebula version and completion do
+		// without (see cmd/nebula/testdata/coldstart.sh).
+		Interrupts: func(ctx context.Context) (context.Context, context.CancelFunc) {
+			return signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		},
 	}
-	return a.Run(ctx, os.Args[1:])
+	return a.Run(context.Background(), os.Args[1:])
 }
 
 // buildVersion is the module version go install recorded ("v0.2.0"), or ""

@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func (a *App) rootCommand() *cobra.Command {
+func (a *App) rootCommand(args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "nebula",
 		Short: "Manage a Nebula Block account: API keys, SSH keys, GPU instances, billing, inference",
@@ -39,25 +39,46 @@ message says which command tells); 4 not found; 130 interrupted.`,
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json", "yaml"}, cobra.ShellCompDirectiveNoFileComp))
 	_ = root.RegisterFlagCompletionFunc("context", a.completeContexts)
 
-	root.AddCommand(
-		a.authCommand(),
-		a.contextCommand(),
-		a.apiKeyCommand(),
-		a.sshKeyCommand(),
-		a.productCommand(),
-		a.imageCommand(),
-		a.instanceCommand(),
-		a.billingCommand(),
-		a.modelCommand(),
-		a.versionCommand(),
-	)
+	nouns := []struct {
+		name string
+		make func() *cobra.Command
+	}{
+		{"auth", a.authCommand},
+		{"context", a.contextCommand},
+		{"api-key", a.apiKeyCommand},
+		{"ssh-key", a.sshKeyCommand},
+		{"product", a.productCommand},
+		{"image", a.imageCommand},
+		{"instance", a.instanceCommand},
+		{"billing", a.billingCommand},
+		{"model", a.modelCommand},
+		{"version", a.versionCommand},
+	}
+	// Only the command asked for is built when the line names one: a start
+	// as quick as a cobra hello-world's (see testdata/coldstart.sh). Help,
+	// completion and anything unknown get the whole tree.
+	noun := firstWord(args)
+	built := false
+	for _, n := range nouns {
+		if n.name == noun {
+			root.AddCommand(n.make())
+			built = true
+		}
+	}
+	if !built {
+		for _, n := range nouns {
+			root.AddCommand(n.make())
+		}
+	}
 	// The completion command writes where root writes at the time it is
 	// made.
 	root.SetOut(a.Out)
 	root.SetErr(a.Err)
 	root.SetIn(a.In)
-	root.InitDefaultCompletionCmd()
-	root.InitDefaultHelpCmd()
+	if !built {
+		root.InitDefaultCompletionCmd()
+		root.InitDefaultHelpCmd()
+	}
 	for _, c := range root.Commands() {
 		switch c.Name() {
 		case "completion":
@@ -82,6 +103,21 @@ message says which command tells); 4 not found; 130 interrupted.`,
 		}
 	})
 	return root
+}
+
+// firstWord is the first argument that is no flag: the noun, unless a flag
+// with a value comes first (then the value, which names no noun, and the
+// whole tree is built).
+func firstWord(args []string) string {
+	for _, arg := range args {
+		if arg == "--" {
+			return ""
+		}
+		if !strings.HasPrefix(arg, "-") {
+			return arg
+		}
+	}
+	return ""
 }
 
 func walk(c *cobra.Command, f func(*cobra.Command)) {
