@@ -130,10 +130,11 @@ func (b *syncBuffer) when(s string) <-chan struct{} {
 }
 
 var (
-	rfcTime   = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})`)
-	shortTime = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}`)
-	uuid      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-	varying   = regexp.MustCompile(`(?m)^(\s*"?(?:running_time|total_cost|password)"?:\s*)("[^"]*"|\S+)(,?)$`)
+	rfcTime    = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})`)
+	shortTime  = regexp.MustCompile(`\d{4}-\d{2}-\d{2} \d{2}:\d{2}`)
+	quotedUUID = regexp.MustCompile(`"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"`)
+	uuid       = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	varying    = regexp.MustCompile(`(?m)^(\s*"?(?:running_time|total_cost|password)"?:\s*)("[^"]*"|\S+)(,?)$`)
 )
 
 // normalize replaces what changes from run to run (times from the test's

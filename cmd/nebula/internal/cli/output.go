@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // column is one table column: its header and how a row shows in it. Only
@@ -121,35 +119,12 @@ func (p *printer[T]) document(v any) error {
 		_, err := p.w.Write(buf.Bytes())
 		return err
 	}
-	// YAML from the JSON document, through a node that keeps the order of
-	// the fields and the kinds of their values: yaml has the same field
-	// names and values as json, by construction.
-	var node yaml.Node
-	if err := yaml.Unmarshal(buf.Bytes(), &node); err != nil {
+	out, err := jsonToYAML(buf.Bytes())
+	if err != nil {
 		return err
 	}
-	plainStyle(&node)
-	var out bytes.Buffer
-	ye := yaml.NewEncoder(&out)
-	ye.SetIndent(2)
-	if err := ye.Encode(&node); err != nil {
-		return err
-	}
-	if err := ye.Close(); err != nil {
-		return err
-	}
-	_, err := p.w.Write(out.Bytes())
+	_, err = p.w.Write(out)
 	return err
-}
-
-// plainStyle drops the flow style and quoting the JSON source gave the
-// nodes, so that the YAML reads as YAML; the encoder quotes again whatever
-// would otherwise change kind (a string "1.50", "true" or "").
-func plainStyle(n *yaml.Node) {
-	n.Style = 0
-	for _, c := range n.Content {
-		plainStyle(c)
-	}
 }
 
 func (p *printer[T]) table(rows []T) error {
