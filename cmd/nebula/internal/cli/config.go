@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"strings"
 
-	"github.com/BurntSushi/toml"
+	toml "github.com/pelletier/go-toml/v2"
 
 	nebula "github.com/nebula-sdk/nebula-go"
 )
@@ -85,7 +85,7 @@ func (a *App) loadConfig() (*Config, string, error) {
 		return nil, path, usagef("reading the configuration: %v", err)
 	}
 	var c Config
-	if _, err := toml.Decode(buf.String(), &c); err != nil {
+	if err := toml.Unmarshal(buf.Bytes(), &c); err != nil {
 		return nil, path, usagef("the configuration file %s is not valid: %v", path, err)
 	}
 	return &c, path, nil
@@ -96,9 +96,11 @@ func (a *App) loadConfig() (*Config, string, error) {
 func saveConfig(c *Config, path string) error {
 	var buf bytes.Buffer
 	buf.WriteString("# nebula command line configuration. It holds API keys: keep it private (mode 0600).\n")
-	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+	data, err := toml.Marshal(c)
+	if err != nil {
 		return err
 	}
+	buf.Write(data)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("saving the configuration: %w", err)
