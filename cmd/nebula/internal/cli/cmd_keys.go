@@ -49,7 +49,7 @@ func (a *App) apiKeyCommand() *cobra.Command {
 		Use:   "create NAME",
 		Short: "Create an API key and print its value, once",
 		Example: `  nebula api-key create ci --description "CI pipeline"
-  nebula api-key create ci -o json --columns key`,
+  nebula api-key create ci --columns key --no-header > ci.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			p, err := newPrinter(a, createdKeyColumns)
