@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 )
 
 // APIKeysService manages API keys: Create, List, Delete and Rotate. Get it
@@ -65,7 +64,8 @@ func (d *createdAPIKeyData) validate() string {
 // Create creates an API key and returns it with its value, which the API
 // never shows again.
 //
-// Errors: ErrInvalidArgument (nil context, empty or blank name; nothing is
+// Errors: ErrInvalidArgument (nil context; a name that is empty, blank or
+// holds a control character such as a NUL or a line break; nothing is
 // sent); an *APIError matching ErrBadRequest, ErrUnauthorized,
 // ErrForbidden, ErrConflict, ErrRateLimited or ErrServerError; and
 // ErrOutcomeUnknown, wrapped with its cause, when the request failed after
@@ -73,8 +73,8 @@ func (d *createdAPIKeyData) validate() string {
 // Create is retried only when the request provably never reached the API, or
 // on 429.
 func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
-	if strings.TrimSpace(req.Name) == "" {
-		return nil, invalidArgument("Create: the name must not be empty or blank")
+	if err := checkName("APIKeys.Create", "name", req.Name); err != nil {
+		return nil, err
 	}
 	body, err := json.Marshal(createAPIKeyBody(req))
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *APIKeysService) List(ctx context.Context, opts ...CallOption) ([]APIKey
 func (s *APIKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := apiKeyPath(id)
 	if err != nil {
-		return err
+		return named("APIKeys.Delete", err)
 	}
 	r := &request{name: "APIKeys.Delete", route: "/api-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
@@ -132,7 +132,7 @@ type RotateError struct {
 
 // Error says that the new key exists and which old key is left.
 func (e *RotateError) Error() string {
-	return fmt.Sprintf("nebula: rotate: new key created, but deleting old key %s failed: %v", e.OldID, e.Err)
+	return fmt.Sprintf("nebula: APIKeys.Rotate: new key created, but deleting old key %s failed: %v", e.OldID, e.Err)
 }
 
 // Unwrap returns the delete's error.
@@ -148,7 +148,7 @@ func (e *RotateError) Unwrap() error { return e.Err }
 // old ID is reported before anything is created.
 func (s *APIKeysService) Rotate(ctx context.Context, old ID, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
 	if _, err := apiKeyPath(old); err != nil {
-		return nil, err
+		return nil, named("APIKeys.Rotate", err)
 	}
 	created, err := s.Create(ctx, req, opts...)
 	if err != nil {

@@ -236,7 +236,7 @@ func TestCreateConflictReadsWell(t *testing.T) {
 	if !errors.Is(err, ErrConflict) || errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("err %v", err)
 	}
-	if want := "nebula: POST /api-keys: 409 Conflict: API key name already exists"; err.Error() != want {
+	if want := "nebula: APIKeys.Create: POST /api-keys: 409 Conflict: API key name already exists"; err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err, want)
 	}
 }

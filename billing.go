@@ -76,6 +76,10 @@ type creditHistoryData struct {
 	Total         *flexInt          `json:"total_credit_histories"`
 }
 
+func (d *creditHistoryData) page(*rawEnvelope) ([]creditEntryWire, *flexInt, string) {
+	return d.History, d.Total, ""
+}
+
 type creditEntryWire struct {
 	UserID           ID      `json:"user_id"`
 	ComputingAmount  Decimal `json:"computing_amount"`
@@ -83,6 +87,17 @@ type creditEntryWire struct {
 	CreateTime       apiTime `json:"create_time"`
 	UpdateTime       apiTime `json:"update_time"`
 	Total            Decimal `json:"total"`
+}
+
+func (w *creditEntryWire) public() CreditEntry {
+	return CreditEntry{
+		UserID:           w.UserID,
+		ComputingAmount:  w.ComputingAmount,
+		ServerlessAmount: w.ServerlessAmount,
+		Total:            w.Total,
+		CreatedAt:        w.CreateTime.Time,
+		UpdatedAt:        w.UpdateTime.Time,
+	}
 }
 
 // invoicesData is the data of GET /users/invoices.
@@ -100,14 +115,25 @@ type invoiceWire struct {
 	UserID       ID      `json:"user_id"`
 }
 
-// validate refuses an invoice without an id: it could not be downloaded.
-func (d *invoicesData) validate() string {
+// page refuses an invoice without an id: it could not be downloaded.
+func (d *invoicesData) page(*rawEnvelope) ([]invoiceWire, *flexInt, string) {
 	for i := range d.Invoices {
 		if d.Invoices[i].ID == "" {
-			return fmt.Sprintf(`invoice %d without "id"`, i)
+			return nil, nil, fmt.Sprintf(`invoice %d without "id"`, i)
 		}
 	}
-	return ""
+	return d.Invoices, d.Total, ""
+}
+
+func (w *invoiceWire) public() Invoice {
+	return Invoice{
+		ID:         w.ID,
+		Number:     w.InvoiceID,
+		Amount:     w.Price,
+		Type:       w.Type,
+		InvoicedAt: w.InvoicedTime.Time,
+		UserID:     w.UserID,
+	}
 }
 
 // Balance returns the account's available credit.
@@ -134,34 +160,25 @@ func (s *BillingService) Balance(ctx context.Context, opts ...CallOption) (*Bala
 func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[CreditEntry], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, fmt.Errorf("CreditHistory: %w", err)
+		return nil, named("Billing.CreditHistory", err)
 	}
 	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
-	data, err := sendNullable[creditHistoryData](ctx, s.client, r)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]CreditEntry, len(data.History))
-	for i, w := range data.History {
-		items[i] = CreditEntry{
-			UserID:           w.UserID,
-			ComputingAmount:  w.ComputingAmount,
-			ServerlessAmount: w.ServerlessAmount,
-			Total:            w.Total,
-			CreatedAt:        w.CreateTime.Time,
-			UpdatedAt:        w.UpdateTime.Time,
-		}
-	}
-	return newPage(items, flexTotal(data.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &creditHistoryData{}, (*creditEntryWire).public)
 }
 
 // AllCreditHistory walks the whole credit history page by page (see
 // CreditHistory), holding one page in memory. It stops at the first error,
 // which it yields once, and fetches nothing more once the loop is left.
 func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOption) iter.Seq2[CreditEntry, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
+	return allPages(ctx, "Billing.AllCreditHistory", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
 		return s.CreditHistory(ctx, lo, opts...)
-	})
+	}, creditEntryKey)
+}
+
+// creditEntryKey identifies a credit-history entry, which has no ID, by all
+// it holds: only an entry listed twice has the same key as another.
+func creditEntryKey(e *CreditEntry) string {
+	return fmt.Sprintf("%s|%d|%d|%s|%s|%s", e.UserID, e.CreatedAt.UnixNano(), e.UpdatedAt.UnixNano(), e.ComputingAmount, e.ServerlessAmount, e.Total)
 }
 
 // Invoices returns one page of the account's invoices.
@@ -173,34 +190,19 @@ func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOptio
 func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Invoice], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, fmt.Errorf("Invoices: %w", err)
+		return nil, named("Billing.Invoices", err)
 	}
 	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
-	data, err := sendNullable[invoicesData](ctx, s.client, r)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]Invoice, len(data.Invoices))
-	for i, w := range data.Invoices {
-		items[i] = Invoice{
-			ID:         w.ID,
-			Number:     w.InvoiceID,
-			Amount:     w.Price,
-			Type:       w.Type,
-			InvoicedAt: w.InvoicedTime.Time,
-			UserID:     w.UserID,
-		}
-	}
-	return newPage(items, flexTotal(data.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &invoicesData{}, (*invoiceWire).public)
 }
 
 // AllInvoices walks every invoice page by page (see Invoices), holding one
 // page in memory. It stops at the first error, which it yields once, and
 // fetches nothing more once the loop is left.
 func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) iter.Seq2[Invoice, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
+	return allPages(ctx, "Billing.AllInvoices", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {
 		return s.Invoices(ctx, lo, opts...)
-	})
+	}, func(in *Invoice) string { return string(in.ID) })
 }
 
 // DownloadInvoice writes the PDF of invoice id (Invoice.ID, not its Number)
@@ -216,9 +218,11 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // The download is retried, like any read, only while nothing has been
 // written to w; once bytes have reached w, a failure ends the call with the
 // count written so far, and w holds an incomplete PDF the caller should
-// discard. The per-attempt timeout (WithTimeout, default 30 s) bounds the
-// whole download, body included: raise it for large invoices on slow links,
-// or use the context for the overall limit.
+// discard. The per-attempt timeout (WithCallTimeout, else WithTimeout,
+// default 30 s) bounds the wait for the answer's headers and then each
+// read's idle time, never the whole transfer: a slow, steady download is
+// never cut off, and one that stalls that long fails. Use the context for
+// an overall limit.
 //
 // Errors: ErrInvalidArgument (nil context or writer, an id that is empty,
 // "." or "..", or shaped like a key value or a JWT; nothing is sent); an
@@ -228,13 +232,13 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // bytes were written, a timeout).
 func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer, opts ...CallOption) (int64, error) {
 	if w == nil {
-		return 0, invalidArgument("DownloadInvoice: nil writer")
+		return 0, invalidArgument("Billing.DownloadInvoice: nil writer")
 	}
 	escaped, err := escapeID("invoice ID", id)
 	if err != nil {
-		return 0, err
+		return 0, named("Billing.DownloadInvoice", err)
 	}
-	d := &pdfDownload{w: w, op: "GET /users/invoice-download/" + escaped}
+	d := &pdfDownload{w: w}
 	r := &request{
 		name:   "Billing.DownloadInvoice",
 		route:  "/users/invoice-download/{id}",
@@ -243,9 +247,11 @@ func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer
 		path:   "/users/invoice-download/" + escaped,
 		safety: repeatable,
 		accept: headerAcceptPDF,
+		stream: true,
 		sink:   d.sink,
 	}
-	err = s.client.do(ctx, r, nil)
+	d.op = r.op()
+	err = s.client.do(ctx, r)
 	return d.written, err
 }
 

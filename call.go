@@ -9,8 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptrace"
-	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,18 +22,32 @@ import (
 // large enough for a list of 100 000 API keys (about 8 MB).
 const maxBodyBytes = 32 << 20
 
-// call is the state of one API call across its attempts, and the adapter
-// between go-retryablehttp's hooks and retryPolicy. go-retryablehttp hands
-// its hooks no request (its issue #169) and Backoff no context, so each call
-// gets its own retryablehttp.Client whose hooks are this call's methods. The
-// Client is a few words and embedding it costs no extra allocation.
+// maxBodyFactor is how many times maxBodyBytes a request with bigBody may
+// read: a generated image answer may be 256 MiB.
+const maxBodyFactor = 8
+
+// call is the state of one API call, from its first attempt to its outcome:
+// its attempts and their retries, the replay after a 401, the memory that an
+// earlier attempt may already have acted (which makes a delete's 404 a
+// success, whichever attempt or replay meets it), the last answer's metadata
+// and what the caller and an Observer are told.
+//
+// It is also the one adapter between go-retryablehttp and retryPolicy.
+// go-retryablehttp hands its hooks no request (its issue #169) and Backoff
+// no context, so each call has its own retryablehttp.Client whose hooks are
+// this call's methods; a replay after a 401 is a second Do on it. The Client
+// is a few words and embedding it costs no extra allocation.
 type call struct {
 	rc     retryablehttp.Client
 	client *Client
-	ctx    context.Context
-	req    request // a copy, so the caller's request need not escape
-	out    decodedEnvelope
-	token  string // the token of the latest attempt; "" without one
+	// ctx is the caller's context, or the one the Observer's CallStart
+	// returned: the attempts run in it.
+	ctx   context.Context
+	req   request // a copy, so the caller's request need not escape
+	cfg   callConfig
+	info  CallInfo // only with an Observer
+	start time.Time
+	token string // the token of the latest attempt; "" without one
 
 	// gotConn is set once a *http.Transport has a connection for the
 	// current attempt: before it, no byte of the request can have left.
@@ -41,22 +55,53 @@ type call struct {
 	gotConn atomic.Bool
 	trace   httptrace.ClientTrace
 
-	attempt      int       // 1-based number of the current attempt
-	attemptStart time.Time // for the log record; zero when not logging
+	attempts     int       // attempts made by the whole call, a replay included
+	runStart     int       // attempts made before the current Do (the replay's)
+	runAttempt   int       // 1-based number of the attempt within the current Do
+	attemptStart time.Time // when the current attempt was sent
+	replayed     bool      // the call was replayed after a 401
 	handled      bool      // the response handler ran for this attempt
 	mayHaveActed bool      // an earlier attempt may have been carried out
 	outcomeLost  bool      // a sendOnce call failed after it may have been carried out
+	gone         bool      // a delete met 404 after an attempt that may have acted
+	replay       bool      // the last attempt's 401 may be mended by a fresh credential
 	lastErr      error     // the latest attempt's failure
 	wait         time.Duration
 	final        error            // set by the error handler
 	limited      io.LimitedReader // reused by readBody, saving an allocation per read
+
+	// The last attempt's answer, for Response and the Observer; reset by
+	// every attempt, so a transport error leaves them empty.
+	status int
+	header http.Header // the answer's own; copied only for a Response
 }
 
-func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, token string) *call {
-	cl := &call{client: c, ctx: ctx, req: *r, out: out, token: token}
+// do runs one call: it checks the call's options, tells the Observer, runs
+// the attempts and the replay after a 401, and fills the Response. A call
+// refused here for bad input (a bad option, a nil context) sends nothing and
+// reaches no Observer, like a call its method refused before calling do.
+func (c *Client) do(ctx context.Context, r *request) error {
+	cfg, err := newCallConfig(r.name, r.opts)
+	if cfg.response != nil {
+		*cfg.response = Response{}
+	}
+	if err == nil && ctx == nil {
+		err = invalidArgument("%s: nil context", r.op())
+	}
+	if err != nil {
+		return err
+	}
+	cl := newCall(ctx, c, r, cfg)
+	err = cl.run()
+	cl.finish(err)
+	return err
+}
+
+func newCall(ctx context.Context, c *Client, r *request, cfg callConfig) *call {
+	cl := &call{client: c, ctx: ctx, req: *r, cfg: cfg, start: time.Now()}
 	cl.rc = retryablehttp.Client{
 		HTTPClient:     c.http,
-		RetryMax:       c.maxRetries, // retryPolicy stops first; this only agrees with it
+		RetryMax:       cl.maxRetries(), // retryPolicy stops first; this only agrees with it
 		RequestLogHook: cl.beforeAttempt,
 		CheckRetry:     cl.checkRetry,
 		Backoff:        cl.backoff,
@@ -71,15 +116,131 @@ func newCall(ctx context.Context, c *Client, r *request, out decodedEnvelope, to
 	return cl
 }
 
+func (cl *call) maxRetries() int {
+	if cl.cfg.maxRetries >= 0 {
+		return cl.cfg.maxRetries
+	}
+	return cl.client.maxRetries
+}
+
+// run sends the call, and replays it once after a 401 when a fresh
+// credential can be had (a new login, or a TokenSource that now gives
+// another token). A 401 means the API did nothing, so even a create may be
+// replayed; a second 401 is returned as it is.
+func (cl *call) run() error {
+	if o := cl.client.observer; o != nil {
+		service, operation, _ := strings.Cut(cl.req.name, ".")
+		cl.info = CallInfo{Method: cl.req.method, Route: cl.req.route, Service: service, Operation: operation,
+			ServerAddress: cl.client.serverAddress, ServerPort: cl.client.serverPort}
+		cl.ctx = o.CallStart(cl.ctx, cl.info)
+	}
+	err := cl.send("", nil)
+	if err == nil || !cl.replay {
+		return err
+	}
+	cred := cl.client.cred
+	if cred.login != nil {
+		cred.login.invalidate(cl.token)
+		return cl.resend("", nil)
+	}
+	fresh, auth, serr := cred.authorization(cl.ctx)
+	if serr != nil || fresh == cl.token {
+		return err
+	}
+	return cl.resend(fresh, auth)
+}
+
+// resend starts the replay after a 401: a second Do, whose attempts count on
+// from the first one's, and whose retries are counted afresh.
+func (cl *call) resend(token string, auth []string) error {
+	cl.replayed = true
+	cl.runStart = cl.attempts
+	cl.lastErr, cl.final, cl.replay = nil, nil, false
+	return cl.send(token, auth)
+}
+
+// send runs the attempts of one Do. The first attempt uses token and auth
+// when given (a TokenSource's answer after a 401), else asks for them.
+func (cl *call) send(token string, auth []string) error {
+	r := &cl.req
+	if err := cl.ctx.Err(); err != nil {
+		return &requestError{op: r.op(), err: err}
+	}
+	if !r.noAuth && auth == nil {
+		var err error
+		if token, auth, err = cl.client.cred.authorization(cl.ctx); err != nil {
+			return &requestError{op: r.op(), err: err}
+		}
+	}
+	cl.token = token
+
+	ctx := cl.ctx
+	if cl.trace.GotConn != nil {
+		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
+	}
+	if cl.cfg.timeout > 0 || r.stream {
+		ctx = context.WithValue(ctx, attemptSettingsKey{}, attemptSettings{timeout: cl.cfg.timeout, stream: r.stream})
+	}
+	if r.safety == sendOnce && r.body != nil {
+		// For following a 307 or 308 only: see attemptTransport.
+		ctx = context.WithValue(ctx, redirectBodyKey{}, redirectBody(r.body))
+	}
+	var body any // an untyped nil: a typed nil []byte would make GET chunked
+	if r.body != nil {
+		body = r.body
+	}
+	target := cl.client.baseURL + r.path
+	if r.query != "" {
+		target += "?" + r.query
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
+	if err != nil {
+		return &requestError{op: r.op(), err: err}
+	}
+	if r.safety == sendOnce {
+		// Without GetBody neither Go's HTTP/1 nor its HTTP/2 transport can
+		// replay the request by itself (HTTP/2 does after some stream
+		// resets); only retryPolicy decides on a second send.
+		req.GetBody = nil
+	}
+	h := req.Header
+	for k, v := range cl.cfg.header {
+		h[k] = v // checked by WithCallHeader: never one the SDK sets below
+	}
+	h["Accept"] = headerAcceptJSON
+	if r.accept != nil {
+		h["Accept"] = r.accept
+	}
+	h["User-Agent"] = cl.client.userAgent
+	if auth != nil {
+		h["Authorization"] = auth
+	}
+	switch {
+	case r.body == nil:
+	case r.form:
+		h["Content-Type"] = headerForm
+	default:
+		h["Content-Type"] = headerJSON
+	}
+	req.SetResponseHandler(cl.handleResponse)
+	if _, err := cl.rc.Do(req); err != nil {
+		return cl.result(err)
+	}
+	return nil
+}
+
 func (cl *call) onGotConn(httptrace.GotConnInfo) { cl.gotConn.Store(true) }
 
-func (cl *call) beforeAttempt(_ retryablehttp.Logger, _ *http.Request, retry int) {
-	cl.attempt = retry + 1
-	cl.handled = false
-	cl.gotConn.Store(false)
-	if cl.logging(slog.LevelDebug) {
-		cl.attemptStart = time.Now()
+func (cl *call) beforeAttempt(_ retryablehttp.Logger, req *http.Request, retry int) {
+	if cl.req.safety == sendOnce {
+		req.GetBody = nil // an earlier attempt's 307 may have set it
 	}
+	cl.runAttempt = retry + 1
+	cl.attempts = cl.runStart + cl.runAttempt
+	cl.handled = false
+	cl.status, cl.header = 0, nil
+	cl.gotConn.Store(false)
+	cl.attemptStart = time.Now()
 }
 
 // prepareRetry asks the TokenSource again before a retry: a token that
@@ -99,20 +260,30 @@ func (cl *call) prepareRetry(req *http.Request) error {
 
 // checkRetry is called after every attempt, and a second time after the
 // response handler ran. It describes what the attempt got and lets
-// retryPolicy decide; the wait decided on is handed to backoff.
+// retryPolicy decide; the wait decided on is handed to backoff. An attempt
+// is reported (attemptDone) once its fate is known: here when the response
+// handler will not run, else on the second call.
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if cl.handled {
+		retry := false
 		if cut := (*cutShortError)(nil); errors.As(err, &cut) {
-			return cl.onTransportError(ctx, err), nil
+			cl.hideQuery(err)
+			retry = cl.onTransportError(ctx, err)
 		}
-		return false, nil
+		cl.attemptDone(err, retry)
+		return retry, nil
+	}
+	if resp != nil {
+		cl.status, cl.header = resp.StatusCode, resp.Header
 	}
 	if err != nil {
 		cl.hideQuery(err)
 	}
 	cl.logAttempt(resp, err)
 	if err != nil {
-		return cl.onTransportError(ctx, err), nil
+		retry := cl.onTransportError(ctx, err)
+		cl.attemptDone(err, retry)
+		return retry, nil
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil // the response handler reads it
@@ -127,17 +298,20 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 	cl.lastErr = apiErr
 
 	o := attemptOutcome{status: resp.StatusCode, failedEnvelope: apiErr.Status == statusFailed, retryAfter: apiErr.RetryAfter}
-	return cl.decide(ctx, o, apiErr), nil
+	retry := cl.decide(ctx, o, apiErr)
+	if retry {
+		cl.attemptDone(apiErr, true) // the response handler does not run
+	}
+	return retry, nil
 }
 
 // hideQuery keeps the query (paging, filters) out of the url.Error that
 // net/http wraps around a transport error, which quotes the whole URL: it
-// goes into logs and errors, which show only paths.
+// goes into logs and errors, which show only paths. It also scrubs the
+// call's secrets out of the error (see scrubAttemptError), before anything
+// logs or keeps it.
 func (cl *call) hideQuery(err error) {
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		urlErr.URL = cl.client.baseURL + cl.req.path
-	}
+	scrubAttemptError(err, cl.client.baseURL+cl.req.path, cl.secrets())
 }
 
 // onTransportError describes an attempt that got no complete answer: a
@@ -162,19 +336,23 @@ func (cl *call) onTransportError(ctx context.Context, err error) bool {
 // decide applies retryPolicy to one attempt and remembers what it says about
 // the call as a whole.
 func (cl *call) decide(ctx context.Context, o attemptOutcome, reason error) bool {
-	lim := retryLimits{maxRetries: cl.client.maxRetries, waitMin: cl.client.waitMin, waitMax: cl.client.waitMax, timeLeft: -1}
+	lim := retryLimits{maxRetries: cl.maxRetries(), waitMin: cl.client.waitMin, waitMax: cl.client.waitMax, timeLeft: -1}
 	if deadline, ok := ctx.Deadline(); ok {
 		lim.timeLeft = max(time.Until(deadline), 0)
 	}
-	d := retryPolicy(cl.req.safety, o, cl.attempt, lim, uniformWait)
+	o.goneOK = cl.req.goneOK
+	o.actedBefore = cl.mayHaveActed
+	o.canReplay = !cl.replayed && cl.token != "" && !cl.req.noAuth && cl.client.cred.source != nil
+	d := retryPolicy(cl.req.safety, o, cl.runAttempt, lim, uniformWait)
 	cl.mayHaveActed = cl.mayHaveActed || d.mayHaveActed
 	cl.outcomeLost = cl.outcomeLost || d.outcomeUnknown
+	cl.gone, cl.replay = d.gone, d.replay
 	cl.wait = d.wait
 	if d.retry && cl.logging(slog.LevelWarn) {
 		cl.client.logger.LogAttrs(ctx, slog.LevelWarn, "nebula: retrying",
 			slog.String("method", cl.req.method),
 			slog.String("path", cl.req.path),
-			slog.Int("attempt", cl.attempt),
+			slog.Int("attempt", cl.attempts),
 			slog.Duration("wait", d.wait),
 			slog.String("reason", reasonText(reason)))
 	}
@@ -187,12 +365,12 @@ func (cl *call) backoff(time.Duration, time.Duration, int, *http.Response) time.
 }
 
 // handleResponse runs for an attempt that will not be retried on its status:
-// it decodes a 2xx into the call's envelope, and turns anything else into
+// it decodes a 2xx into the call's result, and turns anything else into
 // the call's error.
 func (cl *call) handleResponse(resp *http.Response) error {
 	cl.handled = true
 	if resp.StatusCode < 200 || resp.StatusCode >= 300 {
-		if cl.req.goneOK && resp.StatusCode == http.StatusNotFound && cl.mayHaveActed {
+		if cl.gone {
 			// An earlier attempt may have deleted it: it is gone either
 			// way, which is what the caller asked for.
 			return nil
@@ -203,15 +381,19 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		return cl.req.sink(resp, cl.secrets())
 	}
 
-	buf, err := readBody(resp, cl.client.maxBody, &cl.limited)
+	limit := cl.client.maxBody
+	if cl.req.bigBody {
+		limit *= maxBodyFactor
+	}
+	buf, err := readBody(resp, limit, &cl.limited)
 	defer putBuffer(buf)
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
-			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", cl.client.maxBody))
+			return cl.unexpected(resp, fmt.Sprintf("body larger than %d bytes", limit))
 		}
 		return &cutShortError{err}
 	}
-	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, cl.out)
+	failed, reason := decodeSuccess(buf.Bytes(), &cl.req)
 	switch {
 	case failed:
 		e := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())
@@ -234,7 +416,7 @@ func (cl *call) unexpected(resp *http.Response, reason string) error {
 
 // errorHandler builds the call's error once go-retryablehttp gives up; err
 // is the last attempt's failure.
-func (cl *call) errorHandler(_ *http.Response, err error, attempts int) (*http.Response, error) {
+func (cl *call) errorHandler(_ *http.Response, err error, _ int) (*http.Response, error) {
 	var previous error
 	switch {
 	case err == nil:
@@ -244,7 +426,7 @@ func (cl *call) errorHandler(_ *http.Response, err error, attempts int) (*http.R
 		// before it got.
 		previous = cl.lastErr
 	}
-	cl.final = cl.wrap(err, attempts, previous)
+	cl.final = cl.wrap(err, previous)
 	return nil, cl.final
 }
 
@@ -255,12 +437,16 @@ func (cl *call) result(err error) error {
 	if cl.final != nil {
 		return cl.final
 	}
-	return cl.wrap(err, cl.attempt, cl.lastErr)
+	return cl.wrap(err, cl.lastErr)
 }
 
 // wrap names the call in err, counts its attempts and marks a lost outcome.
 // previous is an earlier attempt's failure worth keeping beside err.
-func (cl *call) wrap(err error, attempts int, previous error) error {
+func (cl *call) wrap(err error, previous error) error {
+	attempts := cl.attempts
+	// What no attempt's hook saw (a sink's or a TokenSource's error) is
+	// scrubbed here; what was already scrubbed is returned as it is.
+	err, previous = scrubError(err, cl.secrets()), scrubError(previous, cl.secrets())
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		apiErr.Attempts = attempts
@@ -274,6 +460,93 @@ func (cl *call) wrap(err error, attempts int, previous error) error {
 		return &outcomeUnknownError{cause: err}
 	}
 	return err
+}
+
+// attemptDone tells the Observer how an attempt ended: err is why it failed
+// (nil when it succeeded), retry whether another attempt follows.
+func (cl *call) attemptDone(err error, retry bool) {
+	o := cl.client.observer
+	if o == nil {
+		return
+	}
+	a := AttemptInfo{
+		Attempt:    cl.attempts,
+		StatusCode: cl.status,
+		RequestID:  cl.requestID(),
+		Err:        err,
+		Duration:   time.Since(cl.attemptStart),
+		Retry:      retry,
+	}
+	if retry {
+		a.Wait = cl.wait
+	}
+	o.AttemptDone(cl.ctx, cl.info, a)
+}
+
+// finish fills the caller's Response and tells the Observer the outcome.
+func (cl *call) finish(err error) {
+	o, r := cl.client.observer, cl.cfg.response
+	if o == nil && r == nil {
+		return
+	}
+	d := time.Since(cl.start)
+	id := cl.requestID()
+	if r != nil {
+		*r = Response{
+			StatusCode: cl.status,
+			Header:     responseHeader(cl.header),
+			RequestID:  id,
+			Attempts:   cl.attempts,
+			Duration:   d,
+			RateLimit:  parseRateLimit(cl.header, time.Now()),
+		}
+	}
+	if o != nil {
+		o.CallDone(cl.ctx, cl.info, CallResult{
+			Err:            err,
+			Attempts:       cl.attempts,
+			StatusCode:     cl.status,
+			RequestID:      id,
+			Duration:       d,
+			OutcomeUnknown: errors.Is(err, ErrOutcomeUnknown),
+		})
+	}
+}
+
+// requestID is the last answer's X-Request-Id, scrubbed.
+func (cl *call) requestID() string {
+	id := cl.header.Get("X-Request-Id")
+	if id == "" {
+		return ""
+	}
+	secrets := cl.secrets()
+	if plainRequestID(id, secrets) {
+		return id // what scrub would return, without building every secret's forms
+	}
+	return sanitizeHeader(id, secrets)
+}
+
+// plainRequestID reports a request id that scrubbing leaves as it is, as
+// nearly every one is (a UUID, a hex string): short, of letters, digits and
+// "-_.:" only, without "ak_" or "eyJ", and holding no secret. Every escaped
+// form of a secret that differs from the secret holds a character outside
+// that set ('%', '\', '&', '+'), so only the secret itself could hide there.
+func plainRequestID(id string, secrets []string) bool {
+	if len(id) > 128 || strings.Contains(id, "ak_") || strings.Contains(id, "eyJ") {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	for _, s := range secrets {
+		if s != "" && strings.Contains(id, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // secrets are the values no error of this call may show.
@@ -298,7 +571,7 @@ func (cl *call) logAttempt(resp *http.Response, err error) {
 	attrs := []slog.Attr{
 		slog.String("method", cl.req.method),
 		slog.String("path", cl.req.path),
-		slog.Int("attempt", cl.attempt),
+		slog.Int("attempt", cl.attempts),
 		slog.Duration("duration", time.Since(cl.attemptStart)),
 	}
 	if resp != nil {
@@ -335,6 +608,20 @@ func (e *cutShortError) Error() string { return "response body cut short: " + e.
 func (e *cutShortError) Unwrap() error { return e.err }
 
 var errBodyTooLarge = errors.New("response body too large")
+
+// named puts the call's name (name: "SSHKeys.Delete") into an
+// ErrInvalidArgument error made by a check that does not know the call (an
+// ID, list options), so that every error of the SDK names its call.
+func named(name string, err error) error {
+	if err == nil || !errors.Is(err, ErrInvalidArgument) {
+		return err
+	}
+	msg := strings.TrimPrefix(err.Error(), ErrInvalidArgument.Error()+": ")
+	if strings.HasPrefix(msg, name+":") {
+		return err
+	}
+	return invalidArgument("%s: %s", name, msg)
+}
 
 // bufferPool recycles the buffers bodies are read into; a body's bytes are
 // needed only until they are decoded.

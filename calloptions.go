@@ -32,6 +32,11 @@ type callConfig struct {
 // newCallConfig applies opts in order. The first refused option is the
 // call's error, wrapping ErrInvalidArgument.
 func newCallConfig(op string, opts []CallOption) (callConfig, error) {
+	if len(opts) == 0 {
+		// Most calls: no options, and no heap for the config (applying
+		// options through func values makes it escape).
+		return callConfig{maxRetries: -1}, nil
+	}
 	cfg := callConfig{maxRetries: -1}
 	for i, o := range opts {
 		if o.apply == nil {
@@ -83,14 +88,19 @@ var refusedCallHeaders = map[string]bool{
 	"Authorization": true, "Host": true, "Content-Length": true, "Content-Type": true, "Cookie": true,
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authorization": true,
 	"Te": true, "Transfer-Encoding": true, "Upgrade": true, "Trailer": true,
+	// The SDK's own: the answer must be the JSON (or PDF) it decodes, and
+	// WithUserAgent names the caller.
+	"Accept": true, "User-Agent": true,
 }
 
 // WithCallHeader adds a header to every attempt of this call (a trace id, a
 // tenant tag). Refused, with ErrInvalidArgument: Authorization, Host,
 // Content-Length, Content-Type, Cookie, the hop-by-hop headers (Connection,
 // Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer),
-// an invalid name, and control characters (TAB, DEL and C1 included) in the
-// name or value. The value is never logged or put in an error.
+// Proxy-Authorization, the SDK's own Accept and User-Agent (use
+// WithUserAgent), an invalid name, and control characters (TAB, DEL and C1
+// included) in the name or value. The value is never logged, put in an
+// error or shown to an Observer.
 func WithCallHeader(key, value string) CallOption {
 	return CallOption{apply: func(c *callConfig) error {
 		name := textproto.CanonicalMIMEHeaderKey(key)
@@ -137,8 +147,15 @@ func hasControlOrC1(s string) bool {
 // WithResponseInto fills *r with the metadata of the call's last answer
 // (status, headers, request id, rate limits) and of the call as a whole
 // (attempts, duration) when the call returns, whether it succeeded or not.
-// r must not be nil.
+// A call refused before sending leaves *r zero (0 attempts, status 0): *r is
+// zeroed when the option is made and again when the call starts, so an
+// earlier call's metadata never passes for this one's. For a call made of
+// several requests (Rotate, Instances.Create), *r describes the last one;
+// for an iterator (All), the last page's. r must not be nil.
 func WithResponseInto(r *Response) CallOption {
+	if r != nil {
+		*r = Response{}
+	}
 	return CallOption{apply: func(c *callConfig) error {
 		if r == nil {
 			return fmt.Errorf("WithResponseInto: nil *Response")

@@ -1,7 +1,9 @@
 package nebula
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,14 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 const (
@@ -64,7 +64,11 @@ type Client struct {
 	baseURL    string // scheme://host/path, no trailing slash
 	baseScheme string
 	baseHost   string
-	http       *http.Client
+	// serverAddress and serverPort are the base URL's host name and port,
+	// for observers.
+	serverAddress string
+	serverPort    int
+	http          *http.Client
 	// stdTransport: requests go through a *http.Transport, which is known
 	// to find a connection (httptrace GotConn) before it writes a byte.
 	stdTransport bool
@@ -265,9 +269,10 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithPolling sets how Instances.Wait polls, from min backing off to max
-// (default 2s to 15s), and how Instances.Create looks for the instance it
-// just created (default 0.5s to 4s, five looks). Tests against nebulatest
+// WithPolling sets how Instances.Wait, WaitFunc and WaitAll poll, from min
+// backing off to max (default 2s to 15s), and how Instances.Create looks for
+// the instance it just created (default 0.5s to 4s, five looks). A call's
+// WithCallPolling overrides it for that call. Tests against nebulatest
 // use milliseconds; against the real API the defaults spare the rate limit.
 // min must be positive and max at least min.
 func WithPolling(min, max time.Duration) Option {
@@ -323,15 +328,17 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 
 	c := &Client{
-		baseURL:    strings.TrimSuffix(base.String(), "/"),
-		baseScheme: base.Scheme,
-		baseHost:   base.Host,
-		maxRetries: cfg.maxRetries,
-		waitMin:    cfg.waitMin,
-		waitMax:    cfg.waitMax,
-		logger:     cfg.logger,
-		observer:   cfg.observer,
-		maxBody:    maxBodyBytes,
+		baseURL:       strings.TrimSuffix(base.String(), "/"),
+		baseScheme:    base.Scheme,
+		baseHost:      base.Host,
+		serverAddress: base.Hostname(),
+		serverPort:    urlPort(base),
+		maxRetries:    cfg.maxRetries,
+		waitMin:       cfg.waitMin,
+		waitMax:       cfg.waitMax,
+		logger:        cfg.logger,
+		observer:      cfg.observer,
+		maxBody:       maxBodyBytes,
 	}
 	ua := "nebula-go/" + Version
 	if cfg.userAgent != "" {
@@ -406,11 +413,18 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			// Only reads follow redirects: net/http turns a redirected
-			// POST into a GET, whose answer would pass for the create's,
-			// and a second hop would blur what reached the API.
+			// Reads follow redirects. net/http turns a POST redirected
+			// by 301, 302 or 303 into a GET, whose answer would pass for
+			// the create's, and a second hop would blur what reached the
+			// API. A 307 or 308 keeps the method and body and says that
+			// the first hop did nothing: a create so answered by its own
+			// host goes there once (see redirectBody).
 			if m := via[0].Method; m != http.MethodGet && m != http.MethodHead {
-				return http.ErrUseLastResponse
+				if m != http.MethodPost || len(via) != 1 || req.Method != m || req.Response == nil ||
+					(req.Response.StatusCode != http.StatusTemporaryRedirect && req.Response.StatusCode != http.StatusPermanentRedirect) ||
+					!c.sameOrigin(req.URL) {
+					return http.ErrUseLastResponse
+				}
 			}
 			if !c.sameOrigin(req.URL) || len(via) >= 10 {
 				return http.ErrUseLastResponse
@@ -432,11 +446,37 @@ var sharedTransport = sync.OnceValue(newDefaultTransport)
 // newDefaultTransport is http.DefaultTransport (HTTP/2, proxies from the
 // environment, dial and TLS timeouts) with enough idle connections per host
 // that 32 concurrent callers reuse rather than churn connections (net/http
-// keeps 2, go-cleanhttp GOMAXPROCS+1).
-func newDefaultTransport() *http.Transport {
+// keeps 2, go-cleanhttp GOMAXPROCS+1), and with smaller HTTP/2 receive
+// buffers (see h2StreamWindow).
+func newDefaultTransport() *http.Transport { return newTransport(nil) }
+
+// HTTP/2 receive windows of the default transport. net/http's are 4 MiB
+// per stream and 1 GiB per connection, and a response the caller reads
+// more slowly than it arrives (an invoice copied to a file or a network
+// stream) fills its stream's window in memory: a 50 MB download held about
+// 4.6 MB of heap. 256 KiB keeps that near 0.6 MB and still allows about
+// 2.5 MB/s per stream at 100 ms of round trip (the window divided by the
+// round trip), far above what the API's JSON answers need; the connection's
+// window bounds what all streams on one connection can hold together.
+const (
+	h2StreamWindow     = 256 << 10
+	h2ConnectionWindow = 2 << 20
+)
+
+// newTransport builds the default transport's settings; tlsConfig, when not
+// nil, replaces the TLS client configuration (tests trust a loopback
+// server's certificate with it, keeping every other setting).
+func newTransport(tlsConfig *tls.Config) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 100
 	t.MaxIdleConnsPerHost = 64
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig
+	}
+	t.HTTP2 = &http.HTTP2Config{
+		MaxReceiveBufferPerStream:     h2StreamWindow,
+		MaxReceiveBufferPerConnection: h2ConnectionWindow,
+	}
 	return t
 }
 
@@ -453,33 +493,77 @@ type attemptTransport struct {
 	timeout time.Duration
 }
 
+// attemptSettingsKey keys a call's attemptSettings in its requests'
+// context; a call without them (the usual case) carries none.
+type attemptSettingsKey struct{}
+
+// attemptSettings are a call's exceptions to attemptTransport's defaults.
+type attemptSettings struct {
+	timeout time.Duration // WithCallTimeout; 0: the Client's
+	// stream: bound the wait for the headers and then each read's idle
+	// time, not the whole attempt (a download streamed to the caller).
+	stream bool
+}
+
 func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	parent := req.Context()
-	ctx, cancel := context.WithTimeout(parent, t.timeout)
+	timeout, option := t.timeout, "WithTimeout"
+	var stream bool
+	if s, ok := parent.Value(attemptSettingsKey{}).(attemptSettings); ok {
+		if s.timeout > 0 {
+			timeout, option = s.timeout, "WithCallTimeout"
+		}
+		stream = s.stream
+	}
+	if stream {
+		return roundTripIdle(t.rt, req, parent, timeout, option)
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		cancel()
-		return nil, t.timedOut(parent, err)
+		return nil, timedOut(parent, err, timeout, option)
 	}
-	resp.Body = &attemptBody{ReadCloser: resp.Body, t: t, parent: parent, cancel: cancel}
+	if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && req.GetBody == nil {
+		// Only now, with the answer that says the request was not acted
+		// on, may net/http have the body again: to follow the redirect
+		// (CheckRedirect decides whether), never to replay the request
+		// on a connection that failed while sending it.
+		if body, ok := parent.Value(redirectBodyKey{}).(redirectBody); ok {
+			req.GetBody = body.reader
+		}
+	}
+	resp.Body = &attemptBody{ReadCloser: resp.Body, parent: parent, cancel: cancel, timeout: timeout, option: option}
 	return resp, nil
 }
 
 // timedOut names the per-attempt timeout as the cause when it, and not the
 // caller's context, ended the attempt.
-func (t attemptTransport) timedOut(parent context.Context, err error) error {
+func timedOut(parent context.Context, err error, timeout time.Duration, option string) error {
 	if errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
-		return &attemptTimeoutError{timeout: t.timeout}
+		return &attemptTimeoutError{timeout: timeout, option: option}
 	}
 	return err
+}
+
+// redirectBodyKey carries a create's body, as a redirectBody, in its
+// request's context.
+type redirectBodyKey struct{}
+
+// redirectBody is the body of a create, for following a 307 or 308.
+type redirectBody []byte
+
+func (b redirectBody) reader() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // attemptBody ends the attempt's context once the body is read or closed.
 type attemptBody struct {
 	io.ReadCloser
-	t      attemptTransport
-	parent context.Context
-	cancel context.CancelFunc
+	parent  context.Context
+	cancel  context.CancelFunc
+	timeout time.Duration
+	option  string
 }
 
 func (b *attemptBody) Read(p []byte) (int, error) {
@@ -488,7 +572,7 @@ func (b *attemptBody) Read(p []byte) (int, error) {
 	case err == io.EOF:
 		b.cancel()
 	case err != nil:
-		err = b.t.timedOut(b.parent, err)
+		err = timedOut(b.parent, err, b.timeout, b.option)
 	}
 	return n, err
 }
@@ -499,12 +583,81 @@ func (b *attemptBody) Close() error {
 	return err
 }
 
-// attemptTimeoutError is an attempt that took longer than WithTimeout. Like
-// http.Client's own timeout error it matches context.DeadlineExceeded.
-type attemptTimeoutError struct{ timeout time.Duration }
+// errIdle is the cause an idle timer cancels a streamed attempt with.
+var errIdle = errors.New("idle")
+
+// roundTripIdle sends a request whose answer is streamed to the caller: the
+// timeout bounds the wait for the answer's headers, then each read of the
+// body, never the whole transfer, so a slow, steady download is never cut.
+func roundTripIdle(rt http.RoundTripper, req *http.Request, parent context.Context, timeout time.Duration, option string) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(parent)
+	timer := time.AfterFunc(timeout, func() { cancel(errIdle) })
+	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if err != nil {
+		err = idleTimedOut(ctx, parent, err, timeout, option)
+		cancel(nil)
+		return nil, err
+	}
+	resp.Body = &idleBody{ReadCloser: resp.Body, ctx: ctx, parent: parent, cancel: cancel, timer: timer, timeout: timeout, option: option}
+	return resp, nil
+}
+
+// idleTimedOut names the timeout as the cause when the idle timer, and not
+// the caller's context, ended the attempt.
+func idleTimedOut(ctx, parent context.Context, err error, timeout time.Duration, option string) error {
+	if context.Cause(ctx) == errIdle && parent.Err() == nil {
+		return &attemptTimeoutError{timeout: timeout, option: option, idle: true}
+	}
+	return err
+}
+
+// idleBody arms the idle timer for each read: a read that waits longer than
+// the timeout for data ends the attempt.
+type idleBody struct {
+	io.ReadCloser
+	ctx, parent context.Context
+	cancel      context.CancelCauseFunc
+	timer       *time.Timer
+	timeout     time.Duration
+	option      string
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	n, err := b.ReadCloser.Read(p)
+	b.timer.Stop()
+	switch {
+	case err == io.EOF:
+		b.cancel(nil)
+	case err != nil:
+		err = idleTimedOut(b.ctx, b.parent, err, b.timeout, b.option)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+// attemptTimeoutError is an attempt that took longer than WithTimeout or
+// WithCallTimeout (option names which), or a streamed answer idle for that
+// long. Like http.Client's own timeout error it matches
+// context.DeadlineExceeded.
+type attemptTimeoutError struct {
+	timeout time.Duration
+	option  string
+	idle    bool // a streamed answer stalled
+}
 
 func (e *attemptTimeoutError) Error() string {
-	return "attempt timed out after " + e.timeout.String() + " (WithTimeout)"
+	if e.idle {
+		return "attempt stalled: no data for " + e.timeout.String() + " (" + e.option + ")"
+	}
+	return "attempt timed out after " + e.timeout.String() + " (" + e.option + ")"
 }
 func (e *attemptTimeoutError) Timeout() bool        { return true }
 func (e *attemptTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
@@ -638,39 +791,48 @@ type request struct {
 	// *cutShortError makes a repeatable call retry, so a sink returns one
 	// only while it has passed nothing on.
 	sink func(resp *http.Response, secrets []string) error
+	// decode reads a success envelope's data into the call's result, and
+	// says why it is unusable, or "". nil, like noData, reads only the
+	// status. send, sendList, sendNullable and sendPage set it.
+	decode func(env *rawEnvelope) string
 	// accept replaces "Accept: application/json" (a PDF download).
-	accept  []string
+	accept []string
+	// stream: the answer is streamed to the caller (a PDF download), so
+	// the per-attempt timeout bounds the wait for the answer's headers and
+	// then each read's idle time, not the whole transfer.
+	stream bool
+	// bigBody: the answer may be maxBodyFactor times the usual cap (a
+	// generated image, which is billed: a big one must not fail the call).
+	bigBody bool
 	secrets []string // values to keep out of errors besides the token (a password)
 }
 
-// op names the call in errors and logs, e.g. "POST /api-keys".
-func (r *request) op() string { return r.method + " " + r.path }
-
-// envelope is the API's answer: {"data": ..., "message": ..., "status": ...}.
-type envelope[T any] struct {
-	Data   *T     `json:"data"`
-	Status string `json:"status"`
-}
-
-func (e *envelope[T]) fields() (status string, hasData bool) {
-	return e.Status, e.Data != nil
-}
-
-// dataProblem asks data that can be incomplete (see validator) what is wrong.
-func (e *envelope[T]) dataProblem() string {
-	if v, ok := any(e.Data).(validator); ok {
-		return v.validate()
+// op names the call in errors, e.g. "APIKeys.Create: POST /api-keys".
+func (r *request) op() string {
+	if r.name == "" {
+		return r.method + " " + r.path
 	}
-	return ""
+	return r.name + ": " + r.method + " " + r.path
 }
 
-// decodedEnvelope lets the pipeline check any envelope without knowing its
-// data's type. Services whose answers carry more than data (a total beside
-// it) implement it on their own envelope struct.
-type decodedEnvelope interface {
-	fields() (status string, hasData bool)
-	dataProblem() string
+// rawEnvelope is an answer of the API decoded once: its status, and its data
+// kept raw, its presence known, until the call's decoder reads it into the
+// call's wire type. The message matters only to a "failed" envelope, which
+// answerError reads.
+type rawEnvelope struct {
+	Status string `json:"status"`
+	// Data is nil when the answer has no data, and "null" when it is null.
+	Data json.RawMessage `json:"data"`
+	// Total is total_instance, the one count the API puts beside data
+	// rather than inside it (the instance lists). It stays raw so that the
+	// calls that do not read it never fail on it.
+	Total json.RawMessage `json:"total_instance"`
+	// Model is the model beside the images of POST /images/generation,
+	// raw for the same reason.
+	Model json.RawMessage `json:"model"`
 }
+
+func (e *rawEnvelope) dataNull() bool { return string(e.Data) == "null" }
 
 // validator is data that decodes as JSON but can still be unusable, such as
 // a created key without its value. validate says what is missing, or "".
@@ -678,85 +840,117 @@ type validator interface {
 	validate() string
 }
 
-// send runs r through the pipeline and returns the envelope's data; nil
-// only for a request with noData.
+// errNoData is the reason for an answer without the data the call returns.
+const errNoData = `envelope without "data"`
+
+// decodeData reads raw into out and asks out, if it is a validator, what is
+// wrong. It returns why the data is unusable, or "".
+func decodeData(raw []byte, out any) string {
+	if err := json.Unmarshal(raw, out); err != nil {
+		return "body does not match the documented envelope: " + jsonErrorText(err, "data.")
+	}
+	if v, ok := out.(validator); ok {
+		return v.validate()
+	}
+	return ""
+}
+
+// decodeObject is the rule for data that is an object the call returns:
+// absent or null is ErrUnexpectedResponse.
+func decodeObject(env *rawEnvelope, out any) string {
+	if env.Data == nil || env.dataNull() {
+		return errNoData
+	}
+	return decodeData(env.Data, out)
+}
+
+// decodeNullable is the rule for data that is a list, or an object holding
+// lists: null means none and leaves out as it is; absent is
+// ErrUnexpectedResponse.
+func decodeNullable(env *rawEnvelope, out any) string {
+	switch {
+	case env.Data == nil:
+		return errNoData
+	case env.dataNull():
+		return ""
+	}
+	return decodeData(env.Data, out)
+}
+
+// send runs r through the pipeline and returns the envelope's data, which
+// must be an object. For a request with noData it returns a zero T.
 func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
-	var env envelope[T]
-	if err := c.do(ctx, r, &env); err != nil {
+	out := new(T)
+	r.decode = func(env *rawEnvelope) string { return decodeObject(env, out) }
+	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
-	return env.Data, nil
+	return out, nil
 }
 
 // sendList runs a request whose data is a JSON array. A null data is an
 // empty list, as the API sends for an account without any; an absent one
 // is ErrUnexpectedResponse.
 func sendList[E any](ctx context.Context, c *Client, r *request) ([]E, error) {
-	env := listEnvelope[E]{Data: new([]E)}
-	if err := c.do(ctx, r, &env); err != nil {
+	var items []E
+	r.decode = func(env *rawEnvelope) string { return decodeNullable(env, &items) }
+	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
-	if env.Data == nil || *env.Data == nil {
-		return []E{}, nil
-	}
-	return *env.Data, nil
+	return nonNil(items), nil
 }
-
-// listEnvelope is the envelope of a list. Data starts as a pointer to a nil
-// slice: JSON null sets the pointer to nil, an array fills the slice, and
-// an absent data leaves both as they were.
-type listEnvelope[E any] struct {
-	Data   *[]E   `json:"data"`
-	Status string `json:"status"`
-}
-
-func (e *listEnvelope[E]) fields() (string, bool) {
-	absent := e.Data != nil && *e.Data == nil
-	return e.Status, !absent
-}
-
-func (e *listEnvelope[E]) dataProblem() string { return "" }
 
 // sendNullable is send for data that is an object holding a list, which the
 // API may send as null when there is nothing: null gives a zero T (empty
 // lists); an absent data is still ErrUnexpectedResponse.
 func sendNullable[T any](ctx context.Context, c *Client, r *request) (*T, error) {
-	var env nullableDataEnvelope[T]
-	if err := c.do(ctx, r, &env); err != nil {
+	out := new(T)
+	r.decode = func(env *rawEnvelope) string { return decodeNullable(env, out) }
+	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
-	return &env.Data.value, nil
+	return out, nil
 }
 
-// nullableDataEnvelope tells a null data (seen, zero value) from an absent
-// one (not seen).
-type nullableDataEnvelope[T any] struct {
-	Data   seenValue[T] `json:"data"`
-	Status string       `json:"status"`
+// listData is the data of one paged list as the API sends it. Each list
+// names its items and its total_* count its own way; page says where they
+// are, and what is wrong with them. env is the whole answer, for a count
+// that sits beside data.
+type listData[W any] interface {
+	page(env *rawEnvelope) (items []W, total *flexInt, problem string)
 }
 
-func (e *nullableDataEnvelope[T]) fields() (string, bool) { return e.Status, e.Data.seen }
-
-func (e *nullableDataEnvelope[T]) dataProblem() string {
-	if v, ok := any(&e.Data.value).(validator); ok {
-		return v.validate()
+// sendPage runs a paged list call: data (a pointer to the list's wire type,
+// preset if it must tell an absent field from an empty one) is decoded from
+// the answer, and each item made public. A null data is an empty page; an
+// absent one is ErrUnexpectedResponse.
+func sendPage[W, T any, D listData[W]](ctx context.Context, c *Client, r *request, lo ListOptions, data D, public func(*W) T) (*Page[T], error) {
+	var (
+		items []W
+		total *flexInt
+	)
+	r.decode = func(env *rawEnvelope) string {
+		switch {
+		case env.Data == nil:
+			return errNoData
+		case env.dataNull():
+			return ""
+		}
+		if reason := decodeData(env.Data, data); reason != "" {
+			return reason
+		}
+		var problem string
+		items, total, problem = data.page(env)
+		return problem
 	}
-	return ""
-}
-
-// seenValue records that its JSON key was present; encoding/json calls
-// UnmarshalJSON for a JSON null too, which leaves the zero value.
-type seenValue[T any] struct {
-	seen  bool
-	value T
-}
-
-func (v *seenValue[T]) UnmarshalJSON(b []byte) error {
-	v.seen = true
-	if string(b) == "null" {
-		return nil
+	if err := c.do(ctx, r); err != nil {
+		return nil, err
 	}
-	return json.Unmarshal(b, &v.value)
+	out := make([]T, len(items))
+	for i := range items {
+		out[i] = public(&items[i])
+	}
+	return newPage(out, flexTotal(total), lo), nil
 }
 
 // Header values that never change, shared by every request. net/http and
@@ -767,109 +961,20 @@ var (
 	headerForm       = []string{"application/x-www-form-urlencoded"}
 )
 
-// do is the one request pipeline: the attempt loop, then one replay after a
-// 401 when a fresh credential can be had (a new login, or a TokenSource that
-// now gives another token). A 401 means the API did nothing, so even a
-// create may be replayed; a second 401 is returned as it is.
-func (c *Client) do(ctx context.Context, r *request, out decodedEnvelope) error {
-	if ctx == nil {
-		return invalidArgument("%s: nil context", r.op())
-	}
-	if _, err := newCallConfig(r.name, r.opts); err != nil {
-		return err
-	}
-	token, err := c.send(ctx, r, out, "", nil)
-	if token == "" || r.noAuth || c.cred.source == nil || !errors.Is(err, ErrUnauthorized) {
-		return err
-	}
-	if c.cred.login != nil {
-		c.cred.login.invalidate(token)
-		_, err = c.send(ctx, r, out, "", nil)
-		return err
-	}
-	fresh, auth, serr := c.cred.authorization(ctx)
-	if serr != nil || fresh == token {
-		return err
-	}
-	_, err = c.send(ctx, r, out, fresh, auth)
-	return err
-}
-
-// send runs one call, with its retries, and reports the token of its last
-// attempt, "" when it sent nothing. The first attempt uses token and auth
-// when given (a TokenSource's answer after a 401), else asks for them.
-func (c *Client) send(ctx context.Context, r *request, out decodedEnvelope, token string, auth []string) (string, error) {
-	if err := ctx.Err(); err != nil {
-		return "", &requestError{op: r.op(), err: err}
-	}
-	if !r.noAuth && auth == nil {
-		var err error
-		if token, auth, err = c.cred.authorization(ctx); err != nil {
-			return "", &requestError{op: r.op(), err: err}
-		}
-	}
-
-	cl := newCall(ctx, c, r, out, token)
-	if cl.trace.GotConn != nil {
-		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
-	}
-	var body any // an untyped nil: a typed nil []byte would make GET chunked
-	if r.body != nil {
-		body = r.body
-	}
-	target := c.baseURL + r.path
-	if r.query != "" {
-		target += "?" + r.query
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, target, body)
-	if err != nil {
-		return token, &requestError{op: r.op(), err: err}
-	}
-	if r.safety == sendOnce {
-		// Without GetBody neither Go's HTTP/1 nor its HTTP/2 transport can
-		// replay the request by itself (HTTP/2 does after some stream
-		// resets); only retryPolicy decides on a second send.
-		req.GetBody = nil
-	}
-	h := req.Header
-	h["Accept"] = headerAcceptJSON
-	if r.accept != nil {
-		h["Accept"] = r.accept
-	}
-	h["User-Agent"] = c.userAgent
-	if auth != nil {
-		h["Authorization"] = auth
-	}
-	switch {
-	case r.body == nil:
-	case r.form:
-		h["Content-Type"] = headerForm
-	default:
-		h["Content-Type"] = headerJSON
-	}
-	req.SetResponseHandler(cl.handleResponse)
-	if _, err := cl.rc.Do(req); err != nil {
-		return cl.token, cl.result(err)
-	}
-	return cl.token, nil
-}
-
-// decodeSuccess decodes a complete 2xx body into out. It reports a "failed"
-// envelope, which the caller turns into an *APIError like any other answer,
-// or says why the body is not a success envelope.
-func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed bool, reason string) {
+// decodeSuccess decodes a complete 2xx body once and hands its data to the
+// request's decoder. It reports a "failed" envelope, which the caller turns
+// into an *APIError like any other answer, or says why the body is not a
+// success envelope.
+func decodeSuccess(body []byte, r *request) (failed bool, reason string) {
 	if len(body) == 0 || isBlank(body) {
 		if r.noData {
 			return false, ""
 		}
 		return false, "empty body"
 	}
-	if r.noData {
-		// Whatever data holds, only the status matters.
-		out = &envelope[json.RawMessage]{}
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		// A "failed" envelope may carry data of another shape.
+	var env rawEnvelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		// A "failed" envelope may carry fields of other shapes.
 		var eb errorBody
 		if json.Unmarshal(body, &eb) == nil && eb.Status != nil && *eb.Status == statusFailed {
 			return true, ""
@@ -877,18 +982,18 @@ func decodeSuccess(body []byte, r *request, out decodedEnvelope) (failed bool, r
 		if !json.Valid(body) {
 			return false, "body is not JSON"
 		}
-		return false, "body does not match the documented envelope: " + jsonErrorText(err)
+		return false, "body does not match the documented envelope: " + jsonErrorText(err, "")
 	}
-	status, hasData := out.fields()
 	switch {
-	case status == statusFailed:
+	case env.Status == statusFailed:
 		return true, ""
-	case status != statusSuccess:
-		return false, fmt.Sprintf("unknown envelope status %.40q", status)
-	case !hasData && !r.noData:
-		return false, `envelope without "data"`
+	case env.Status != statusSuccess:
+		return false, fmt.Sprintf("unknown envelope status %.40q", env.Status)
+	case r.noData || r.decode == nil:
+		// Whatever data holds, only the status matters.
+		return false, ""
 	}
-	return false, out.dataProblem()
+	return false, r.decode(&env)
 }
 
 const (
@@ -905,16 +1010,36 @@ func isBlank(b []byte) bool {
 	return true
 }
 
-// jsonErrorText describes a decoding error without quoting the body.
-func jsonErrorText(err error) string {
+// jsonErrorText describes a decoding error without quoting the body. prefix
+// is the path of the value decoded ("data." for data decoded on its own),
+// so that the field is named from the top of the answer.
+func jsonErrorText(err error, prefix string) string {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q holds a JSON %s", te.Field, te.Value)
+		field := te.Field
+		switch {
+		case field == "":
+			field = strings.TrimSuffix(prefix, ".")
+		default:
+			field = prefix + field
+		}
+		return fmt.Sprintf("field %q holds a JSON %s", field, te.Value)
 	case errors.Is(err, ErrUnexpectedResponse):
 		// The SDK's own value decoders (times, amounts, numbers) say what
 		// was wrong, with at most a short scrubbed excerpt of the value.
 		return strings.TrimPrefix(err.Error(), ErrUnexpectedResponse.Error()+": ")
 	}
 	return "a field has the wrong form"
+}
+
+// urlPort is u's port, or its scheme's default.
+func urlPort(u *url.URL) int {
+	if p, err := strconv.Atoi(u.Port()); err == nil {
+		return p
+	}
+	if u.Scheme == "http" {
+		return 80
+	}
+	return 443
 }

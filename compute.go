@@ -33,7 +33,7 @@ type Product struct {
 	ProductType  string
 	PricePerHour Decimal // price_per_hour, exactly as sent
 	CPUCores     int     // cpu
-	RAMGB        int     // ram, in gigabytes
+	RAMGB        int     // ram, in whole gigabytes (the docs' values all are), as Instance.RAMGB
 	GPU          string  // gpu: the model, e.g. "H100-80G-SXM"
 	GPUType      string  // gpu_type, e.g. "H100"
 	GPUCount     int     // gpu_count
@@ -104,14 +104,12 @@ func (d *productData) public(region, family string) Product {
 type productsData struct {
 	products []Product
 	problem  string
-	present  bool // data was in the answer (null included)
 }
 
 // UnmarshalJSON flattens the catalog in a stable order: regions sorted,
 // then families sorted, then the products of a family in the API's order.
 // null is an empty catalog.
 func (p *productsData) UnmarshalJSON(b []byte) error {
-	p.present = true
 	if isJSONArray(b) {
 		var list []productData
 		if err := json.Unmarshal(b, &list); err != nil {
@@ -147,7 +145,6 @@ func (p *productsData) UnmarshalJSON(b []byte) error {
 }
 
 func (p *productsData) validate() string { return p.problem }
-func (p *productsData) found() bool      { return p.present }
 
 // imageData is an image as the API sends it.
 type imageData struct {
@@ -178,13 +175,11 @@ func (d *imageData) public(region string) Image {
 type imagesData struct {
 	images  []Image
 	problem string
-	present bool // data was in the answer (null included)
 }
 
 // UnmarshalJSON flattens the images: regions sorted, then the images of a
 // region in the API's order. null is an empty list.
 func (p *imagesData) UnmarshalJSON(b []byte) error {
-	p.present = true
 	if isJSONArray(b) {
 		var list []imageData
 		if err := json.Unmarshal(b, &list); err != nil {
@@ -217,32 +212,6 @@ func (p *imagesData) UnmarshalJSON(b []byte) error {
 }
 
 func (p *imagesData) validate() string { return p.problem }
-func (p *imagesData) found() bool      { return p.present }
-
-// nullableData is data that decodes itself, null included, and remembers
-// whether the answer had it at all.
-type nullableData interface {
-	validator
-	found() bool
-}
-
-// nullableEnvelope is the envelope of an answer whose null data means
-// "none" (an empty list or catalog). Its Data is a value, not a pointer, so
-// that encoding/json hands a null data to UnmarshalJSON instead of leaving
-// it unset, which is kept for an answer without data. *T must implement
-// nullableData.
-type nullableEnvelope[T any] struct {
-	Data   T      `json:"data"`
-	Status string `json:"status"`
-}
-
-func (e *nullableEnvelope[T]) fields() (string, bool) {
-	return e.Status, any(&e.Data).(nullableData).found()
-}
-
-func (e *nullableEnvelope[T]) dataProblem() string {
-	return any(&e.Data).(nullableData).validate()
-}
 
 // Products returns the GPU products of every region, flattened into one
 // list in a stable order: by region name, then by GPU family name, then in
@@ -256,11 +225,11 @@ func (e *nullableEnvelope[T]) dataProblem() string {
 // absent or null availability is false).
 func (s *ComputeService) Products(ctx context.Context, opts ...CallOption) ([]Product, error) {
 	r := &request{name: "Compute.Products", route: "/computing/products", opts: opts, method: http.MethodGet, path: "/computing/products", safety: repeatable}
-	var env nullableEnvelope[productsData]
-	if err := s.client.do(ctx, r, &env); err != nil {
+	data, err := sendNullable[productsData](ctx, s.client, r)
+	if err != nil {
 		return nil, err
 	}
-	return nonNil(env.Data.products), nil
+	return nonNil(data.products), nil
 }
 
 // Images returns the OS images of every region, flattened into one list:
@@ -272,11 +241,36 @@ func (s *ComputeService) Products(ctx context.Context, opts ...CallOption) ([]Pr
 // without an id, a dc_id in no known form).
 func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Image, error) {
 	r := &request{name: "Compute.Images", route: "/computing/images", opts: opts, method: http.MethodGet, path: "/computing/images", safety: repeatable}
-	var env nullableEnvelope[imagesData]
-	if err := s.client.do(ctx, r, &env); err != nil {
+	data, err := sendNullable[imagesData](ctx, s.client, r)
+	if err != nil {
 		return nil, err
 	}
-	return nonNil(env.Data.images), nil
+	return nonNil(data.images), nil
+}
+
+// ImagesFor returns the images an instance of product p can be created
+// with: those whose region and data centre fit p's, by the rule
+// Instances.Create checks (regions compare without regard to case; when
+// either side has no data-centre ID, the region alone decides). The order
+// is that of Images. It reads the image catalog once.
+//
+// Errors: ErrInvalidArgument (nil context, a product without ID or region,
+// a bad CallOption; nothing is sent); the errors of Images.
+func (s *ComputeService) ImagesFor(ctx context.Context, p Product, opts ...CallOption) ([]Image, error) {
+	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Region) == "" {
+		return nil, invalidArgument("Compute.ImagesFor: the product has no ID or no region (take it from Products)")
+	}
+	images, err := s.Images(ctx, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out := images[:0:0]
+	for _, img := range images {
+		if imageFitsProduct(p, img) {
+			out = append(out, img)
+		}
+	}
+	return nonNil(out), nil
 }
 
 // imageFitsProduct reports whether an instance of product p can run image

@@ -435,3 +435,47 @@ func TestImageFitsProduct(t *testing.T) {
 		}
 	}
 }
+
+func TestImagesFor(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.reply("GET", "/computing/products", ok(docsProducts))
+	images := e.reply("GET", "/computing/images", ok(docsImages))
+	products, err := e.client.Compute.Products(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := e.client.Compute.Images(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits, misses := 0, 0
+	for _, p := range products {
+		got, err := e.client.Compute.ImagesFor(bg, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := map[string]bool{}
+		for _, img := range got {
+			in[img.ID] = true
+		}
+		for _, img := range all {
+			want := strings.EqualFold(img.Region, p.Region) && (img.DataCenterID == p.DataCenterID || img.DataCenterID == 0 || p.DataCenterID == 0)
+			if in[img.ID] != want {
+				t.Errorf("product %s (%s, dc %d), image %s (%s, dc %d): listed %v, want %v", p.ID, p.Region, p.DataCenterID, img.ID, img.Region, img.DataCenterID, in[img.ID], want)
+			}
+			if want {
+				fits++
+			} else {
+				misses++
+			}
+		}
+	}
+	if fits == 0 || misses == 0 {
+		t.Errorf("the docs' catalog gave %d fits and %d misses: the test shows nothing", fits, misses)
+	}
+	before := images.count()
+	if _, err := e.client.Compute.ImagesFor(bg, Product{ID: "p"}); !errors.Is(err, ErrInvalidArgument) || images.count() != before {
+		t.Errorf("a product without region: %v, %d requests", err, images.count()-before)
+	}
+}

@@ -29,6 +29,16 @@
 // replay them either: a retry never creates a second key or instance. Waits
 // are exponential with jitter, and honour Retry-After up to a minute.
 //
+// # Options for one call
+//
+// Every method takes CallOptions last: WithCallTimeout and
+// WithCallMaxRetries change one call's timeout and retries, WithCallHeader
+// adds a header to each of its attempts, and WithResponseInto fills a
+// Response (status, headers, request id, attempts, duration, rate limits)
+// when the call returns, failed or not. WithObserver reports every call and
+// attempt to an Observer, which a tracer or a metrics recorder implements
+// (module github.com/nebula-sdk/nebula-go/otel for OpenTelemetry).
+//
 // # Secrets
 //
 // Key values, JWTs and instance passwords are Secrets: redacted under every

@@ -135,7 +135,10 @@ func (e *outcomeUnknownError) Unwrap() []error { return []error{ErrOutcomeUnknow
 
 // requestError is a failure with no usable answer from the API: a transport
 // error, a body cut short, a cancelled context. It keeps the cause for
-// errors.Is and errors.As and names the call.
+// errors.Is and errors.As and names the call, once: "nebula: GET
+// /users/credits: dial tcp 127.0.0.1:1: connect: connection refused (after
+// 2 attempts)", without the method and URL net/http's *url.Error repeats.
+// Its causes have been scrubbed of the call's secrets (see scrubError).
 type requestError struct {
 	op       string
 	attempts int
@@ -150,13 +153,13 @@ func (e *requestError) Error() string {
 	b.WriteString("nebula: ")
 	b.WriteString(e.op)
 	b.WriteString(": ")
-	b.WriteString(e.err.Error())
+	b.WriteString(causeText(e.err))
 	if e.attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.attempts)
 	}
 	if e.previous != nil {
 		b.WriteString(" (previous attempt: ")
-		b.WriteString(e.previous.Error())
+		b.WriteString(causeText(e.previous))
 		b.WriteByte(')')
 	}
 	return b.String()
@@ -351,11 +354,7 @@ func stripTags(s string) string {
 // happens to spell it), the whole message is withheld.
 func scrub(text string, secrets []string, limit int) string {
 	forms := secretForms(secrets)
-	for _, f := range forms {
-		text = strings.ReplaceAll(text, f, "[REDACTED]")
-	}
-	text = redactRuns(text, apiKeyPrefix, "ak_[REDACTED]")
-	text = redactRuns(text, "eyJ", "[REDACTED-JWT]")
+	text = redactSecrets(text, forms)
 
 	var b strings.Builder
 	b.Grow(min(len(text), limit+3))
@@ -387,6 +386,16 @@ func scrub(text string, secrets []string, limit int) string {
 		}
 	}
 	return out
+}
+
+// redactSecrets replaces every form of a known secret (from secretForms),
+// then every "ak_" key value and every JWT-looking run, in text.
+func redactSecrets(text string, forms []string) string {
+	for _, f := range forms {
+		text = strings.ReplaceAll(text, f, redactedText)
+	}
+	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
+	return redactRuns(text, "eyJ", 0, "[REDACTED-JWT]")
 }
 
 // secretForms lists every way a server may echo the secrets: as they are,
@@ -447,9 +456,17 @@ func asciiJSON(s, format string) string {
 // would match ordinary words.
 const minSecretLen = 3
 
+// minKeyRun is how many token characters must follow "ak_" for scrub to
+// take the run for an API key value. The API's keys have 43; 16 is enough
+// to catch a key cut short while leaving words that merely contain the
+// letters ("peak_hours", "break_glass", "ak_id") as they are written.
+const minKeyRun = 16
+
 // redactRuns replaces every run that starts with prefix and continues with
-// token characters (the alphabet of API keys and JWTs) by replacement.
-func redactRuns(text, prefix, replacement string) string {
+// at least minRun token characters (the alphabet of API keys and JWTs) by
+// replacement; the whole run goes, so no part of a value is left. A shorter
+// run is kept as written.
+func redactRuns(text, prefix string, minRun int, replacement string) string {
 	if !strings.Contains(text, prefix) {
 		return text
 	}
@@ -460,11 +477,15 @@ func redactRuns(text, prefix, replacement string) string {
 			b.WriteString(text)
 			return b.String()
 		}
-		b.WriteString(text[:i])
-		b.WriteString(replacement)
 		j := i + len(prefix)
 		for j < len(text) && isTokenByte(text[j]) {
 			j++
+		}
+		if j-i-len(prefix) >= minRun {
+			b.WriteString(text[:i])
+			b.WriteString(replacement)
+		} else {
+			b.WriteString(text[:j])
 		}
 		text = text[j:]
 	}

@@ -143,7 +143,7 @@ func ExampleInstancesService_Wait() {
 	// Bound the wait: a GPU instance usually boots in minutes.
 	waitCtx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
-	in, err = client.Instances.Wait(waitCtx, in.ID, "Running")
+	in, err = client.Instances.Wait(waitCtx, in.ID, nebula.StatusRunning)
 	var bad *nebula.InstanceStatusError
 	switch {
 	case errors.As(err, &bad):
@@ -242,4 +242,74 @@ func ExampleInstancesService_Delete() {
 	_, err = client.Instances.Lookup(ctx, "scratch")
 	fmt.Println(errors.Is(err, nebula.ErrNotFound))
 	// Output: true
+}
+
+// WithProgress reports each status an instance goes through, the first one
+// included: Create reports the instance it found, Wait each change it sees.
+func ExampleInstancesService_Wait_progress() {
+	srv, _ := newInstanceAPI()
+	defer srv.Close()
+	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(srv.URL+"/api/v1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	progress := nebula.WithProgress(func(in nebula.Instance) {
+		fmt.Println(in.Name, "is", in.Status)
+	})
+	in, err := client.Instances.Create(ctx, nebula.CreateInstanceRequest{
+		Name: "trainer-1", ProductID: "fcp66d566c43a9501001256", ImageID: "fcp66d566c93a95010012", SSHKeyID: "2",
+	}, progress)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Poll this wait every 5 s to 30 s, whatever the Client's WithPolling.
+	if _, err := client.Instances.Wait(ctx, in.ID, nebula.StatusRunning, progress, nebula.WithCallPolling(5*time.Second, 30*time.Second)); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// trainer-1 is Creating
+	// trainer-1 is Running
+}
+
+// WaitAll waits for a whole cluster with one walk of the instance list per
+// round, however many instances it waits for.
+func ExampleInstancesService_WaitAll() {
+	srv, _ := newInstanceAPI()
+	defer srv.Close()
+	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(srv.URL+"/api/v1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	var ids []nebula.ID
+	for _, name := range []string{"node-a", "node-b", "node-c"} {
+		in, err := client.Instances.Create(ctx, nebula.CreateInstanceRequest{
+			Name: name, ProductID: "fcp66d566c43a9501001256", ImageID: "fcp66d566c93a95010012", SSHKeyID: "2",
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := client.Instances.Stop(ctx, in.ID); err != nil {
+			log.Fatal(err)
+		}
+		ids = append(ids, in.ID)
+	}
+	stopped, err := client.Instances.WaitAll(ctx, ids, nebula.StatusStopped,
+		nebula.WithProgress(func(in nebula.Instance) { fmt.Println(in.Name, "is", in.Status) }))
+	var bad *nebula.InstanceStatusError
+	switch {
+	case errors.As(err, &bad):
+		log.Fatalf("instance %s is %s", bad.ID, bad.Status)
+	case err != nil:
+		log.Fatal(err)
+	}
+	fmt.Println(len(stopped), "stopped")
+	// Output:
+	// node-a is Stopped
+	// node-b is Stopped
+	// node-c is Stopped
+	// 3 stopped
 }

@@ -157,7 +157,7 @@ func ExampleAPIError() {
 	}
 	// Output:
 	// 409 API key name already exists
-	// nebula: POST /api-keys: 409 Conflict: API key name already exists (request id req-1)
+	// nebula: APIKeys.Create: POST /api-keys: 409 Conflict: API key name already exists (request id req-1)
 }
 
 func ExampleSecret() {

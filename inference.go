@@ -159,16 +159,11 @@ type generateImageBody struct {
 	Mask           string  `json:"mask,omitempty"`
 }
 
-// imageEnvelope is the answer of POST /images/generation: data is a list
-// beside model and object, not the usual object.
-type imageEnvelope struct {
-	Model   string           `json:"model"`
-	Object  string           `json:"object"`
-	Data    *[]imageDataWire `json:"data"`
-	Message json.RawMessage  `json:"message"`
-	Status  string           `json:"status"`
-
-	images []GeneratedImage // decoded by dataProblem
+// generatedImages reads the answer of POST /images/generation: data is a
+// list, with the model beside it rather than in each item.
+type generatedImages struct {
+	wire   []imageDataWire
+	images []GeneratedImage
 }
 
 type imageDataWire struct {
@@ -179,14 +174,21 @@ type imageDataWire struct {
 	B64JSON string  `json:"b64_json"`
 }
 
-func (e *imageEnvelope) fields() (string, bool) { return e.Status, e.Data != nil }
-
-// dataProblem decodes the images, so that an image the caller could not
-// use fails the call inside the pipeline. That makes it
-// ErrUnexpectedResponse and, since the API has generated (and billed) the
-// image, ErrOutcomeUnknown: the caller must not simply try again.
-func (e *imageEnvelope) dataProblem() string {
-	items := *e.Data
+// decode decodes the images, so that an image the caller could not use
+// fails the call inside the pipeline. That makes it ErrUnexpectedResponse
+// and, since the API has generated (and billed) the image,
+// ErrOutcomeUnknown: the caller must not simply try again.
+func (e *generatedImages) decode(env *rawEnvelope) string {
+	if reason := decodeObject(env, &e.wire); reason != "" {
+		return reason
+	}
+	var model string
+	if env.Model != nil {
+		if err := json.Unmarshal(env.Model, &model); err != nil {
+			return "body does not match the documented envelope: " + jsonErrorText(err, "model")
+		}
+	}
+	items := e.wire
 	if len(items) == 0 {
 		return "no image in data"
 	}
@@ -205,7 +207,7 @@ func (e *imageEnvelope) dataProblem() string {
 			Index:         int(w.Index),
 			PNG:           png,
 			InferenceTime: time.Duration(secs * float64(time.Second)),
-			Model:         e.Model,
+			Model:         model,
 		}
 		w.B64JSON = "" // the encoded copy is no longer needed
 	}
@@ -266,14 +268,15 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return nil, invalidArgument("GenerateImage: %v", err)
+		return nil, invalidArgument("Inference.GenerateImage: %v", err)
 	}
-	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce}
-	var env imageEnvelope
-	if err := s.client.do(ctx, r, &env); err != nil {
+	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce, bigBody: true}
+	var out generatedImages
+	r.decode = out.decode
+	if err := s.client.do(ctx, r); err != nil {
 		return nil, err
 	}
-	return env.images, nil
+	return out.images, nil
 }
 
 // check refuses a request the API cannot carry out, before anything is
@@ -281,17 +284,17 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 func (req *GenerateImageRequest) check() error {
 	switch {
 	case strings.TrimSpace(req.Model) == "":
-		return invalidArgument("GenerateImage: the model must not be empty")
+		return invalidArgument("Inference.GenerateImage: the model must not be empty")
 	case strings.TrimSpace(req.Prompt) == "":
-		return invalidArgument("GenerateImage: the prompt must not be empty or blank")
+		return invalidArgument("Inference.GenerateImage: the prompt must not be empty or blank")
 	case req.Width < 0 || req.Height < 0:
-		return invalidArgument("GenerateImage: width %d and height %d must not be negative", req.Width, req.Height)
+		return invalidArgument("Inference.GenerateImage: width %d and height %d must not be negative", req.Width, req.Height)
 	case req.Steps < 0:
-		return invalidArgument("GenerateImage: steps %d must not be negative", req.Steps)
+		return invalidArgument("Inference.GenerateImage: steps %d must not be negative", req.Steps)
 	case math.IsNaN(req.GuidanceScale) || math.IsInf(req.GuidanceScale, 0) || req.GuidanceScale < 0:
-		return invalidArgument("GenerateImage: guidance scale %v must be a finite number, not negative", req.GuidanceScale)
+		return invalidArgument("Inference.GenerateImage: guidance scale %v must be a finite number, not negative", req.GuidanceScale)
 	case len(req.Mask) > 0 && len(req.Image) == 0:
-		return invalidArgument("GenerateImage: a mask needs an input image")
+		return invalidArgument("Inference.GenerateImage: a mask needs an input image")
 	}
 	return nil
 }

@@ -6,21 +6,26 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // InstancesService manages GPU instances: Create, Lookup, Get, List, All,
-// ListDeleted, Start, Stop, Reboot, Delete and Wait. Get it from
-// Client.Instances.
+// ListDeleted, AllDeleted, Start, Stop, Reboot, Delete, and the waits Wait,
+// WaitFunc and WaitAll. Get it from Client.Instances. It is safe for
+// concurrent use.
 //
 // A GPU instance costs money from the moment it is created, so Create is
-// never sent twice and refuses a name an active instance already has: the
-// name is how Create and Lookup find an instance that the API's create
-// answer does not identify. See Create.
+// never sent twice, refuses a name an active instance already has, and
+// refuses a second Create of a name while one is in flight on the same
+// Client: the name, and the IDs seen before sending, are how Create and
+// Lookup find an instance that the API's create answer does not identify.
+// See Create.
 type InstancesService struct {
 	client *Client
 
@@ -30,6 +35,12 @@ type InstancesService struct {
 	createPoll       time.Duration // Create: first wait for the new instance to be listed
 	createPollMax    time.Duration // Create: longest such wait
 	createPollTries  int           // Create: how many times to look for it
+
+	// creating holds the names whose Create is in flight on this Client:
+	// a second Create of one of them fails at once, so that one Client's
+	// concurrent creates never make two instances.
+	mu       sync.Mutex
+	creating map[string]struct{}
 }
 
 // Defaults of the polling done by Wait and by Create.
@@ -73,13 +84,13 @@ func (s *InstancesService) pollSchedule() (first, most time.Duration, tries int)
 type Instance struct {
 	ID          ID
 	Name        string         // host_name: the name given at creation
-	Status      InstanceStatus // as the API writes it: StatusRunning, StatusDeleted, ... (see Wait)
+	Status      InstanceStatus // as the API writes it: StatusRunning, StatusDeleted, ... (compare with Is; see Wait)
 	Region      string         // "CANADA"
 	ProductType string         // product_type: "GPU", "CPU", "Virtual Machine"
 	CPUCores    int
-	RAMGB       float64 // ram, in gigabytes
-	GPU         string  // gpu: the GPU model name
-	GPUType     string  // gpu_type: "RTX-A6000"
+	RAMGB       int    // ram, in whole gigabytes, as Product.RAMGB
+	GPU         string // gpu: the GPU model name
+	GPUType     string // gpu_type: "RTX-A6000"
 	GPUCount    int
 	DiskSizeGB  int // disk_size: the root disk
 	EphemeralGB int // ephemeral: the ephemeral disk
@@ -131,14 +142,20 @@ type InstanceNotListedError struct {
 
 // Error says that the instance was created and how to find it.
 func (e *InstanceNotListedError) Error() string {
-	return fmt.Sprintf("nebula: instance %q was created but is not listed yet (find it with Lookup): %v", e.Name, e.Err)
+	return fmt.Sprintf("nebula: Instances.Create: instance %q was created but is not listed as this call's yet (find it with Lookup): %v", e.Name, e.Err)
 }
 
 // Unwrap returns the last lookup's error.
 func (e *InstanceNotListedError) Unwrap() error { return e.Err }
 
-// InstanceStatusError is returned by Wait when the instance reached a status
-// from which it cannot reach the one waited for.
+// Is makes the error match ErrOutcomeUnknown: the create was accepted, but
+// the caller does not hold the instance, so the rule "after
+// ErrOutcomeUnknown, Lookup before creating again" covers it too.
+func (e *InstanceNotListedError) Is(target error) bool { return target == ErrOutcomeUnknown }
+
+// InstanceStatusError is returned by Wait and WaitAll when an instance
+// reached a status from which it cannot reach the one waited for; ID names
+// the instance.
 type InstanceStatusError struct {
 	ID     ID
 	Want   InstanceStatus // the status waited for
@@ -157,7 +174,7 @@ type instanceData struct {
 	ProductType  string         `json:"product_type"`
 	HostName     string         `json:"host_name"`
 	CPUCores     flexInt        `json:"cpu_cores"`
-	RAM          flexFloat      `json:"ram"`
+	RAM          flexInt        `json:"ram"`
 	GPU          string         `json:"gpu"`
 	GPUType      string         `json:"gpu_type"`
 	GPUCount     flexInt        `json:"gpu_count"`
@@ -187,7 +204,7 @@ func (d *instanceData) instance() Instance {
 		Region:       d.Region,
 		ProductType:  d.ProductType,
 		CPUCores:     int(d.CPUCores),
-		RAMGB:        float64(d.RAM),
+		RAMGB:        int(d.RAM),
 		GPU:          d.GPU,
 		GPUType:      d.GPUType,
 		GPUCount:     int(d.GPUCount),
@@ -239,53 +256,40 @@ func (rt *runningTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// instancesEnvelope is the answer of the list calls and of the detail: data
-// is an array, and the lists put total_instance beside it.
-type instancesEnvelope struct {
-	// Data starts as a pointer to a nil slice (see listEnvelope): null
-	// clears the pointer, an array fills the slice, absence leaves both.
-	Data   *[]instanceData `json:"data"`
-	Total  *flexInt        `json:"total_instance"`
-	Status string          `json:"status"`
-	single bool            // the detail: at most one instance
-}
+// instanceList is the data of the list calls and of the detail: an array
+// of instances. The lists put total_instance beside it, in the envelope.
+type instanceList []instanceData
 
-func newInstancesEnvelope(single bool) *instancesEnvelope {
-	return &instancesEnvelope{Data: new([]instanceData), single: single}
-}
-
-func (e *instancesEnvelope) fields() (string, bool) {
-	absent := e.Data != nil && *e.Data == nil
-	return e.Status, !absent
-}
-
-func (e *instancesEnvelope) dataProblem() string {
-	items := e.items()
-	if e.single && len(items) > 1 {
-		return "the detail lists " + strconv.Itoa(len(items)) + " instances, not one"
-	}
-	for i := range items {
-		if items[i].ID == "" {
+// validate refuses an instance without an id.
+func (l *instanceList) validate() string {
+	for i := range *l {
+		if (*l)[i].ID == "" {
 			return `an instance without "id"`
 		}
 	}
 	return ""
 }
 
-func (e *instancesEnvelope) items() []instanceData {
-	if e.Data == nil {
-		return nil
+func (l *instanceList) page(env *rawEnvelope) ([]instanceData, *flexInt, string) {
+	if env.Total == nil || string(env.Total) == "null" {
+		return *l, nil, ""
 	}
-	return *e.Data
+	var total flexInt
+	if err := json.Unmarshal(env.Total, &total); err != nil {
+		return nil, nil, "body does not match the documented envelope: " + jsonErrorText(err, "total_instance")
+	}
+	return *l, &total, ""
 }
 
-func (e *instancesEnvelope) instances() []Instance {
-	items := e.items()
-	out := make([]Instance, len(items))
-	for i := range items {
-		out[i] = items[i].instance()
+// decodeDetail reads the detail's answer into l: at most one instance.
+func (l *instanceList) decodeDetail(env *rawEnvelope) string {
+	if reason := decodeNullable(env, l); reason != "" {
+		return reason
 	}
-	return out
+	if len(*l) > 1 {
+		return "the detail lists " + strconv.Itoa(len(*l)) + " instances, not one"
+	}
+	return ""
 }
 
 // instancePath is the instance's path, with id checked and escaped, and
@@ -299,53 +303,84 @@ func instancePath(id ID, suffix string) (string, error) {
 }
 
 // Create creates a GPU instance and returns it as the instance list shows
-// it, normally with Status "Creating"; Wait(ctx, in.ID, "Running") then waits
-// for it to boot.
+// it, normally with Status StatusCreating; Wait(ctx, in.ID, StatusRunning)
+// then waits for it to boot. WithProgress reports the instance Create found;
+// WithCallPolling sets how often it looks for it.
 //
-// Before sending, Create lists the active instances and refuses a name one
-// of them already has, so that the name identifies the new instance: the
-// API's create answer carries no ID. It also reads the catalog and refuses a
-// product and an image that it places in different regions or data centres. After the API accepts the create,
-// Create looks the instance up by name, a few times over several seconds,
-// until it shows.
+// The API's create answer carries no ID, so Create identifies the new
+// instance itself:
+//   - While a Create of a name is in flight on this Client, another Create of
+//     that name on it fails at once with ErrConflict; nothing is sent.
+//   - Before sending, Create walks the instance list once (reading the
+//     catalog at the same time), refuses a name an active instance already
+//     has, and remembers the IDs of the active instances it saw.
+//   - After the API accepts the create, Create takes as its own only an
+//     active instance of that name whose ID it had not seen: it looks first
+//     at the end of the list, where the API lists new instances, and walks
+//     the whole list only when the instance is not there; it looks a few
+//     times over several seconds.
 //
 // Create is never sent twice: it is retried only when the request provably
-// never reached the API, or on 429.
+// never reached the API, or on 429. A same-host 307 or 308 answer is
+// followed once with the same body (the status says that the first hop did
+// nothing); any other redirect is not followed.
 //
 // Errors:
 //   - ErrInvalidArgument: nil context, a blank or control-character name, an
-//     empty ProductID, ImageID or SSHKeyID, or an SSHKeyID shaped like a
-//     credential. Nothing is sent.
-//   - an error wrapping ErrConflict (not an *APIError) when an active
-//     instance already has the name; nothing is created.
+//     empty ProductID, ImageID or SSHKeyID, an SSHKeyID shaped like a
+//     credential, or a bad CallOption. Nothing is sent.
+//   - an error wrapping ErrConflict (not an *APIError) when a Create of the
+//     name is in flight on this Client (nothing is sent) or an active
+//     instance already has the name (nothing is created).
 //   - ErrInvalidArgument when the catalog places the product and the image
 //     in different regions or data centres; nothing is created (the checks
 //     before it have read the list and the catalog).
-//   - the errors of List, from the check of the name; nothing is created.
+//   - the errors of List, from the check of the name, among them
+//     ErrUnexpectedResponse for a list that does not page as documented;
+//     nothing is created.
 //   - an *APIError matching ErrBadRequest, ErrUnauthorized, ErrForbidden,
 //     ErrConflict, ErrRateLimited or ErrServerError: the API refused.
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
-//     after the API may have acted: call Lookup(ctx, req.Name) to learn
-//     whether the instance exists before creating it again.
-//   - *InstanceNotListedError when the API accepted the create but the
-//     instance was not listed in time (or ctx ended while looking): it
-//     exists; find it later with Lookup.
+//     after the API may have acted (also a 303 See Other, which says the
+//     server acted elsewhere): call Lookup(ctx, req.Name) to learn whether
+//     the instance exists before creating it again.
+//   - *InstanceNotListedError, which also matches ErrOutcomeUnknown, when
+//     the API accepted the create but Create could not tell which instance
+//     is its own: none new was listed in time (or ctx ended while looking),
+//     or several new instances have the name. It most likely exists; find
+//     it later with Lookup.
 func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest, opts ...CallOption) (*Instance, error) {
 	if ctx == nil {
-		return nil, invalidArgument("Create: nil context")
+		return nil, invalidArgument("Instances.Create: nil context")
 	}
 	body, err := createInstanceJSON(req)
 	if err != nil {
 		return nil, err
 	}
-	taken, err := s.activeNamed(ctx, req.Name)
+	cfg, err := newCallConfig("Instances.Create", opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w (while checking the name; nothing was created)", err)
+		return nil, err
 	}
-	if len(taken) > 0 {
-		return nil, fmt.Errorf("%w: Create: active instance %s is already named %q; nothing was created", ErrConflict, taken[0].ID, req.Name)
+	if !s.claim(req.Name) {
+		return nil, fmt.Errorf("%w: Instances.Create: a Create of %q is already in flight on this Client; nothing was sent", ErrConflict, req.Name)
 	}
-	if err := s.checkCatalogPair(ctx, req.ProductID, req.ImageID); err != nil {
+	defer s.release(req.Name)
+
+	// The name check and the catalog check read independent lists: read
+	// them at the same time. The checks' calls share the caller's options
+	// but not WithResponseInto, which describes the create itself.
+	checkOpts := withoutResponse(opts)
+	checkCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	catalog := make(chan error, 1)
+	go func() { catalog <- s.checkCatalogPair(checkCtx, req.ProductID, req.ImageID, checkOpts) }()
+	before, err := s.survey(ctx, req.Name, checkOpts)
+	if err != nil {
+		cancel()
+		<-catalog
+		return nil, err
+	}
+	if err := <-catalog; err != nil {
 		return nil, err
 	}
 
@@ -353,30 +388,112 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
 		return nil, err
 	}
-	return s.findCreated(ctx, req.Name)
+	in, err := s.findCreated(ctx, req.Name, before, cfg, checkOpts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.progress != nil {
+		cfg.progress(*in)
+	}
+	return in, nil
+}
+
+// claim marks a Create of name as in flight, and reports false when one
+// already is.
+func (s *InstancesService) claim(name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, busy := s.creating[name]; busy {
+		return false
+	}
+	if s.creating == nil {
+		s.creating = make(map[string]struct{})
+	}
+	s.creating[name] = struct{}{}
+	return true
+}
+
+func (s *InstancesService) release(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.creating, name)
+}
+
+// withoutResponse drops WithResponseInto from opts: the calls Create and
+// the waits make besides their own would otherwise fill the caller's
+// Response, some of them at the same time.
+func withoutResponse(opts []CallOption) []CallOption {
+	out := make([]CallOption, 0, len(opts))
+	for _, o := range opts {
+		var probe callConfig
+		if o.apply != nil && o.apply(&probe) == nil && probe.response != nil {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// preCreate is what Create's walk of the list saw before sending.
+type preCreate struct {
+	active map[ID]struct{} // the IDs of the active instances
+	total  int             // the list's latest stated total
+}
+
+// survey walks the instance list once before a create: it refuses a name
+// an active instance has, and remembers every active ID.
+func (s *InstancesService) survey(ctx context.Context, name string, opts []CallOption) (preCreate, error) {
+	pre := preCreate{active: make(map[ID]struct{})}
+	var taken *Instance
+	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, func(in *Instance) bool {
+		if !in.Status.Active() {
+			return true
+		}
+		pre.active[in.ID] = struct{}{}
+		if in.Name == name && taken == nil {
+			taken = in
+		}
+		return true
+	})
+	switch {
+	case err != nil:
+		return pre, fmt.Errorf("%w (while checking the name; nothing was created)", err)
+	case taken != nil:
+		return pre, fmt.Errorf("%w: Instances.Create: active instance %s is already named %q; nothing was created", ErrConflict, taken.ID, name)
+	}
+	pre.total = total
+	return pre, nil
 }
 
 // checkCatalogPair refuses a product and an image that the catalog places
 // in different regions or data centres: such a create cannot work, and it
 // should cost nothing to learn that. A product or an image the catalog does
 // not list, or a catalog that cannot be read, leaves the pair to the API to
-// judge: the check must not keep anyone from creating instances.
-func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imageID string) error {
-	products, err := s.client.Compute.Products(ctx)
-	if err != nil {
+// judge: the check must not keep anyone from creating instances. It reads
+// the products and the images at the same time.
+func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imageID string, opts []CallOption) error {
+	type imagesResult struct {
+		images []Image
+		err    error
+	}
+	imagesCh := make(chan imagesResult, 1)
+	go func() {
+		images, err := s.client.Compute.Images(ctx, opts...)
+		imagesCh <- imagesResult{images, err}
+	}()
+	products, perr := s.client.Compute.Products(ctx, opts...)
+	ir := <-imagesCh
+	if perr != nil || ir.err != nil {
 		return ctx.Err() // nil unless the caller gave up
 	}
-	images, err := s.client.Compute.Images(ctx)
-	if err != nil {
-		return ctx.Err()
-	}
+	images := ir.images
 	pi := slices.IndexFunc(products, func(p Product) bool { return p.ID == productID })
 	ii := slices.IndexFunc(images, func(img Image) bool { return img.ID == imageID })
 	if pi < 0 || ii < 0 || imageFitsProduct(products[pi], images[ii]) {
 		return nil
 	}
 	p, img := products[pi], images[ii]
-	return invalidArgument("Create: image %s is in %s, data centre %d, but product %s is in %s, data centre %d: pick an image of the product's region and data centre; nothing was created",
+	return invalidArgument("Instances.Create: image %s is in %s, data centre %d, but product %s is in %s, data centre %d: pick an image of the product's region and data centre (Compute.ImagesFor); nothing was created",
 		img.ID, img.Region, img.DataCenterID, p.ID, p.Region, p.DataCenterID)
 }
 
@@ -423,19 +540,22 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 }
 
 // findCreated looks for the instance just created, with a short backoff,
-// until it is listed.
-func (s *InstancesService) findCreated(ctx context.Context, name string) (*Instance, error) {
+// until it is listed: an active instance named name whose ID was not active
+// before the create.
+func (s *InstancesService) findCreated(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption) (*Instance, error) {
 	wait, most, tries := s.pollSchedule()
+	if cfg.pollMin > 0 {
+		wait, most = cfg.pollMin, cfg.pollMax
+	}
 	var last error
 	for try := 1; ; try++ {
-		in, err := s.Lookup(ctx, name)
+		in, err := s.findNew(ctx, name, pre, opts)
 		if err == nil {
 			return in, nil
 		}
-		if errors.Is(err, ErrConflict) {
-			// Someone created the same name meanwhile. ErrConflict would
-			// read as "nothing was created", so it is not passed on.
-			err = fmt.Errorf("several active instances are named %q: tell them apart with List", name)
+		var amb *ambiguousCreateError
+		if errors.As(err, &amb) {
+			return nil, &InstanceNotListedError{Name: name, Err: err}
 		}
 		last = err
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
@@ -453,46 +573,125 @@ func (s *InstancesService) findCreated(ctx context.Context, name string) (*Insta
 	return nil, &InstanceNotListedError{Name: name, Err: last}
 }
 
+// ambiguousCreateError: several instances of the name appeared since Create
+// looked, and nothing tells which one is Create's.
+type ambiguousCreateError struct {
+	name string
+	ids  []ID
+}
+
+func (e *ambiguousCreateError) Error() string {
+	return fmt.Sprintf("several new active instances are named %q (%s): another program created the name too; tell them apart with List", e.name, joinIDs(e.ids))
+}
+
+func joinIDs(ids []ID) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = string(id)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// findNew looks once for the created instance. The API lists instances in
+// the order they were created, so it reads the end of the list first (the
+// page around where the list ended before the create); only when the
+// instance is not there does it walk the whole list, in case the order
+// is another.
+func (s *InstancesService) findNew(ctx context.Context, name string, pre preCreate, opts []CallOption) (*Instance, error) {
+	var fresh []Instance
+	others := 0 // instances of the name that were active before: not ours
+	collect := func(in *Instance) bool {
+		if in.Name != name || !in.Status.Active() {
+			return true
+		}
+		if _, old := pre.active[in.ID]; old {
+			others++
+		} else if !slices.ContainsFunc(fresh, func(f Instance) bool { return f.ID == in.ID }) {
+			fresh = append(fresh, *in)
+		}
+		return true
+	}
+	tail := max(0, pre.total-defaultPageSize/2)
+	if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect); err != nil {
+		return nil, err
+	}
+	if len(fresh) == 0 && tail > 0 {
+		others = 0
+		if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, collect); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case len(fresh) == 1:
+		return &fresh[0], nil
+	case len(fresh) > 1:
+		ids := make([]ID, len(fresh))
+		for i := range fresh {
+			ids[i] = fresh[i].ID
+		}
+		return nil, &ambiguousCreateError{name: name, ids: ids}
+	case others > 0:
+		return nil, fmt.Errorf("%w: Instances.Create: only an instance that was there before is named %q, not a new one", ErrNotFound, name)
+	}
+	return nil, fmt.Errorf("%w: Instances.Create: no new active instance is named %q yet", ErrNotFound, name)
+}
+
+// instanceKey is an instance's identity in a page walk.
+func instanceKey(in *Instance) string { return string(in.ID) }
+
+// lister is List as walkPages fetches it.
+func (s *InstancesService) lister(opts []CallOption) func(context.Context, ListOptions) (*Page[Instance], error) {
+	return func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
+		return s.List(ctx, lo, opts...)
+	}
+}
+
 // Lookup returns the active instance named name: the one Create made, even
 // when Create ended with ErrOutcomeUnknown or *InstanceNotListedError. It
-// walks the whole instance list. Instances whose status is Deleting or
-// Deleted are not active.
+// walks the whole instance list and counts instances by ID, so one instance
+// that a changing list shows on two pages is one. Instances whose status is
+// Deleting or Deleted are not active.
 //
-// Errors: ErrInvalidArgument (nil context, blank name; nothing is sent); an
-// error wrapping ErrNotFound (not an *APIError) when no active instance has
-// the name; an error wrapping ErrConflict when several have it (created
-// outside this SDK: tell them apart with List); the errors of List.
+// Errors: ErrInvalidArgument (nil context, blank name, bad CallOption;
+// nothing is sent); an error wrapping ErrNotFound (not an *APIError) when no
+// active instance has the name; an error wrapping ErrConflict when several
+// have it (created outside this SDK: tell them apart with List); the errors
+// of List, among them ErrUnexpectedResponse for a list that does not page as
+// documented (see All).
 func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...CallOption) (*Instance, error) {
 	if ctx == nil {
-		return nil, invalidArgument("Lookup: nil context")
+		return nil, invalidArgument("Instances.Lookup: nil context")
 	}
 	if err := checkName("Lookup", "instance name", name); err != nil {
 		return nil, err
 	}
-	found, err := s.activeNamed(ctx, name)
+	if _, err := newCallConfig("Instances.Lookup", opts); err != nil {
+		return nil, err
+	}
+	var found []Instance
+	_, err := walkPages(ctx, "Instances.Lookup", ListOptions{Limit: defaultPageSize}, s.lister(withoutResponse(opts)), instanceKey, func(in *Instance) bool {
+		if in.Name == name && in.Status.Active() {
+			found = append(found, *in)
+		}
+		return true
+	})
 	switch {
 	case err != nil:
 		return nil, err
 	case len(found) == 0:
-		return nil, fmt.Errorf("%w: Lookup: no active instance is named %q", ErrNotFound, name)
+		return nil, fmt.Errorf("%w: Instances.Lookup: no active instance is named %q", ErrNotFound, name)
 	case len(found) > 1:
-		return nil, fmt.Errorf("%w: Lookup: %d active instances are named %q", ErrConflict, len(found), name)
+		return nil, fmt.Errorf("%w: Instances.Lookup: %d active instances are named %q (%s)", ErrConflict, len(found), name, joinIDs(idsOf(found)))
 	}
 	return &found[0], nil
 }
 
-// activeNamed lists the active instances named name.
-func (s *InstancesService) activeNamed(ctx context.Context, name string) ([]Instance, error) {
-	var found []Instance
-	for in, err := range s.All(ctx) {
-		if err != nil {
-			return nil, err
-		}
-		if in.Name == name && in.Status.Active() {
-			found = append(found, in)
-		}
+func idsOf(ins []Instance) []ID {
+	ids := make([]ID, len(ins))
+	for i := range ins {
+		ids[i] = ins[i].ID
 	}
-	return found, nil
+	return ids
 }
 
 // Get returns the detail of instance id, the only call that shows its
@@ -510,12 +709,11 @@ func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (
 	if err != nil {
 		return nil, err
 	}
-	env := newInstancesEnvelope(true)
-	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable}
-	if err := s.client.do(ctx, r, env); err != nil {
+	var items instanceList
+	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable, decode: items.decodeDetail}
+	if err := s.client.do(ctx, r); err != nil {
 		return nil, err
 	}
-	items := env.items()
 	if len(items) == 0 {
 		return nil, fmt.Errorf("%w: %s: the API lists no such instance", ErrNotFound, r.op())
 	}
@@ -532,13 +730,17 @@ func (s *InstancesService) List(ctx context.Context, lo ListOptions, opts ...Cal
 	return s.list(ctx, "Instances.List", "/computing/instances", lo, opts)
 }
 
-// All walks every active instance, page by page (see Page). It stops on
-// the first error, which it yields once, and stops fetching when the loop
-// is left.
+// All walks every active instance, page by page (see Page), and yields each
+// instance once, also when a list that changes meanwhile shows it on two
+// pages. It stops on the first error, which it yields once, and stops
+// fetching when the loop is left.
+//
+// Errors: those of List; ErrUnexpectedResponse when the API does not page
+// as documented: a page repeats an earlier page's instances (a server that
+// ignores offset), the instances outnumber the stated total, or the list
+// goes on for more than 10 000 pages.
 func (s *InstancesService) All(ctx context.Context, opts ...CallOption) iter.Seq2[Instance, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
-		return s.List(ctx, lo, opts...)
-	})
+	return allPages(ctx, "Instances.All", defaultPageSize, s.lister(opts), instanceKey)
 }
 
 // ListDeleted returns one page of the deleted instances.
@@ -548,17 +750,23 @@ func (s *InstancesService) ListDeleted(ctx context.Context, lo ListOptions, opts
 	return s.list(ctx, "Instances.ListDeleted", "/computing/deleted-instances", lo, opts)
 }
 
+// AllDeleted walks every deleted instance, page by page, as All walks the
+// active ones.
+//
+// Errors: those of All.
+func (s *InstancesService) AllDeleted(ctx context.Context, opts ...CallOption) iter.Seq2[Instance, error] {
+	return allPages(ctx, "Instances.AllDeleted", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Instance], error) {
+		return s.ListDeleted(ctx, lo, opts...)
+	}, instanceKey)
+}
+
 func (s *InstancesService) list(ctx context.Context, name, path string, lo ListOptions, opts []CallOption) (*Page[Instance], error) {
 	q, err := lo.query()
 	if err != nil {
 		return nil, err
 	}
-	env := newInstancesEnvelope(false)
 	r := &request{name: name, route: path, opts: opts, method: http.MethodGet, path: path, query: q, safety: repeatable}
-	if err := s.client.do(ctx, r, env); err != nil {
-		return nil, err
-	}
-	return newPage(env.instances(), flexTotal(env.Total), lo), nil
+	return sendPage(ctx, s.client, r, lo, &instanceList{}, (*instanceData).instance)
 }
 
 // Start starts instance id. Starting a running instance changes nothing, so
@@ -614,52 +822,221 @@ func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption
 	return err
 }
 
-// Wait polls Get until the instance's Status equals status (compared
+// Wait polls Get until the instance's Status is status (compared
 // case-insensitively) and returns the instance. Polls start about 2 s apart
-// and back off to 15 s; bound the wait with ctx.
+// and back off to 15 s (WithPolling for the Client, WithCallPolling for this
+// call); bound the wait with ctx. WithProgress reports each change of
+// status, the first one seen included.
+//
+// Waiting for StatusDeleted ends with (nil, nil) once the instance is gone:
+// Get answers 404, or shows it Deleted.
 //
 // A status that cannot lead to the one waited for ends the wait (see the
-// README's status table): "Deleted" leads nowhere, "Deleting" only to
-// "Deleted", and "Error" or "Failed" only to "Deleting" or "Deleted". Other
-// statuses ("Creating", "Starting", "Running", "Stopping", "Stopped",
-// "Rebooting", and any the SDK does not know) keep the wait going: a
-// stopped instance that is being started may still read "Stopped".
+// README's status table): Deleted leads nowhere, Deleting only to Deleted,
+// and Error (or "Failed") only to Deleting or Deleted. Other statuses
+// (Creating, Starting, Running, Stopping, Stopped, Rebooting, and any the
+// SDK does not know) keep the wait going: a stopped instance that is being
+// started may still read Stopped.
 //
-// Errors: ErrInvalidArgument (nil context, unusable id, blank status;
-// nothing is sent); *InstanceStatusError, returned with the instance as
-// last seen, when the status reached cannot lead to status; the errors of
-// Get (when waiting for "Deleted", ErrNotFound means the instance is gone);
-// the context's error when ctx ends first, naming the last status seen.
+// Errors: ErrInvalidArgument (nil context, unusable id, a status that is
+// none of the Status constants, a bad CallOption; nothing is sent: use
+// WaitFunc to wait for anything else); *InstanceStatusError, returned with
+// the instance as last seen, when the status reached cannot lead to status;
+// the errors of Get; the context's error when ctx ends first, naming the
+// last status seen.
 func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatus, opts ...CallOption) (*Instance, error) {
-	if ctx == nil {
-		return nil, invalidArgument("Wait: nil context")
-	}
-	if _, err := instancePath(id, ""); err != nil {
-		return nil, err
-	}
 	want, ok := status.known()
 	if !ok {
 		return nil, invalidArgument("Instances.Wait: %.40q is not an InstanceStatus (use WaitFunc to wait for anything else)", string(status))
 	}
-	wait, most := s.waitBounds()
-	var last InstanceStatus
-	for {
-		in, err := s.Get(ctx, id)
-		if err != nil {
-			if last == "" {
-				return nil, err
-			}
-			return nil, fmt.Errorf("nebula: waiting for instance %s to be %q (last seen %q): %w", id, want, last, err)
-		}
+	in, err := s.waitFunc(ctx, "Instances.Wait", id, want, func(in *Instance) (bool, error) {
 		if in.Status.Is(want) {
-			return in, nil
+			return true, nil
 		}
 		if !canBecome(in.Status, want) {
-			return in, &InstanceStatusError{ID: id, Want: want, Status: in.Status}
+			return true, &InstanceStatusError{ID: id, Want: want, Status: in.Status}
 		}
-		last = in.Status
+		return false, nil
+	}, opts)
+	if want == StatusDeleted && err == nil {
+		return nil, nil // gone
+	}
+	return in, err
+}
+
+// WaitFunc polls Get until until reports done or an error, and returns the
+// instance as last seen with until's error: the way to wait for any
+// condition (an IP address, a status the SDK does not know). Polling and
+// progress are those of Wait.
+//
+// Errors: ErrInvalidArgument (nil context, unusable id, nil until, a bad
+// CallOption; nothing is sent); the error until returns, with the instance;
+// the errors of Get (ErrNotFound once the instance is gone); the context's
+// error when ctx ends first, naming the last status seen.
+func (s *InstancesService) WaitFunc(ctx context.Context, id ID, until func(*Instance) (done bool, err error), opts ...CallOption) (*Instance, error) {
+	if until == nil {
+		return nil, invalidArgument("Instances.WaitFunc: nil condition")
+	}
+	return s.waitFunc(ctx, "Instances.WaitFunc", id, "", until, opts)
+}
+
+// waitFunc is WaitFunc. want is the status Wait waits for, "" for
+// WaitFunc: when it is StatusDeleted, a 404 ends the wait with (nil, nil).
+func (s *InstancesService) waitFunc(ctx context.Context, op string, id ID, want InstanceStatus, until func(*Instance) (bool, error), opts []CallOption) (*Instance, error) {
+	if ctx == nil {
+		return nil, invalidArgument("%s: nil context", op)
+	}
+	if _, err := instancePath(id, ""); err != nil {
+		return nil, err
+	}
+	cfg, err := newCallConfig(op, opts)
+	if err != nil {
+		return nil, err
+	}
+	getOpts := withoutResponse(opts)
+	wait, most := s.pollBounds(cfg)
+	var last InstanceStatus
+	seen := false
+	for {
+		in, err := s.Get(ctx, id, getOpts...)
+		if err != nil {
+			if want == StatusDeleted && errors.Is(err, ErrNotFound) {
+				return nil, nil
+			}
+			if !seen {
+				return nil, err
+			}
+			return nil, fmt.Errorf("nebula: %s: waiting for instance %s (last seen %q): %w", op, id, last, err)
+		}
+		if cfg.progress != nil && (!seen || !in.Status.Is(last)) {
+			cfg.progress(*in)
+		}
+		seen, last = true, in.Status
+		done, uerr := until(in)
+		if done || uerr != nil {
+			return in, uerr
+		}
 		if err := sleepCtx(ctx, wait); err != nil {
-			return nil, fmt.Errorf("nebula: waiting for instance %s to be %q (last seen %q): %w", id, want, last, err)
+			return nil, fmt.Errorf("nebula: %s: waiting for instance %s (last seen %q): %w", op, id, last, err)
+		}
+		wait = min(2*wait, most)
+	}
+}
+
+// pollBounds are the waits' polling interval bounds: the call's
+// WithCallPolling, else the Client's WithPolling, else 2 s to 15 s.
+func (s *InstancesService) pollBounds(cfg callConfig) (time.Duration, time.Duration) {
+	if cfg.pollMin > 0 {
+		return cfg.pollMin, cfg.pollMax
+	}
+	return s.waitBounds()
+}
+
+// WaitAll waits until every instance of ids has status, and returns them
+// in any order, as the instance list shows them (without the detail's
+// login). Each round costs one walk of the instance list, not one Get per
+// instance; only an instance the list no longer shows costs a Get, to learn
+// its fate. Polling and progress are those of Wait; WithProgress reports
+// each instance's changes. Repeated IDs count once.
+//
+// Waiting for StatusDeleted ends with (nil, nil) once no instance of ids is
+// active any more.
+//
+// Errors: ErrInvalidArgument (nil context, an empty or unusable ID, a
+// status that is none of the Status constants, a bad CallOption; nothing is
+// sent); the first *InstanceStatusError, naming the instance, when one
+// reached a status that cannot lead to status; an error wrapping
+// ErrNotFound naming an instance that is gone; the errors of All and Get;
+// the context's error when ctx ends first, naming the instances still
+// awaited.
+func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status InstanceStatus, opts ...CallOption) ([]Instance, error) {
+	const op = "Instances.WaitAll"
+	if ctx == nil {
+		return nil, invalidArgument("%s: nil context", op)
+	}
+	want, ok := status.known()
+	if !ok {
+		return nil, invalidArgument("%s: %.40q is not an InstanceStatus", op, string(status))
+	}
+	pending := make(map[ID]InstanceStatus, len(ids)) // ID -> last status seen, "" for none
+	for i, id := range ids {
+		if id == "" {
+			return nil, invalidArgument("%s: ID %d is empty", op, i)
+		}
+		if _, err := instancePath(id, ""); err != nil {
+			return nil, err
+		}
+		pending[id] = ""
+	}
+	cfg, err := newCallConfig(op, opts)
+	if err != nil {
+		return nil, err
+	}
+	callOpts := withoutResponse(opts)
+	wait, most := s.pollBounds(cfg)
+	var done []Instance
+	see := func(in *Instance) error {
+		if prev := pending[in.ID]; cfg.progress != nil && (prev == "" || !in.Status.Is(prev)) {
+			cfg.progress(*in)
+		}
+		pending[in.ID] = in.Status
+		switch {
+		case in.Status.Is(want):
+			delete(pending, in.ID)
+			if want != StatusDeleted {
+				done = append(done, *in)
+			}
+		case !canBecome(in.Status, want):
+			return &InstanceStatusError{ID: in.ID, Want: want, Status: in.Status}
+		}
+		return nil
+	}
+	for {
+		listed := make(map[ID]bool, len(pending))
+		var seeErr error
+		_, err := walkPages(ctx, op, ListOptions{Limit: defaultPageSize}, s.lister(callOpts), instanceKey, func(in *Instance) bool {
+			if _, ok := pending[in.ID]; !ok {
+				return true
+			}
+			listed[in.ID] = true
+			seeErr = see(in)
+			return seeErr == nil
+		})
+		if err == nil {
+			err = seeErr
+		}
+		// An instance the list does not show was deleted, or is too new
+		// to be listed: its detail tells which.
+		for id := range pending {
+			if err != nil || len(pending) == 0 {
+				break
+			}
+			if listed[id] {
+				continue
+			}
+			if want == StatusDeleted {
+				delete(pending, id)
+				continue
+			}
+			in, gerr := s.Get(ctx, id, callOpts...)
+			if gerr != nil {
+				err = fmt.Errorf("instance %s: %w", id, gerr)
+				break
+			}
+			err = see(in)
+		}
+		if err != nil {
+			var se *InstanceStatusError
+			if errors.As(err, &se) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("nebula: %s: waiting for %d instances (%s) to be %q: %w", op, len(pending), joinIDs(slices.Sorted(maps.Keys(pending))), want, err)
+		}
+		if len(pending) == 0 {
+			return done, nil
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, fmt.Errorf("nebula: %s: waiting for %d instances (%s) to be %q: %w", op, len(pending), joinIDs(slices.Sorted(maps.Keys(pending))), want, err)
 		}
 		wait = min(2*wait, most)
 	}

@@ -19,12 +19,31 @@ func FuzzDecodeInstances(f *testing.F) {
 		f.Add([]byte(b), true)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, single bool) {
-		env := newInstancesEnvelope(single)
-		failed, reason := decodeSuccess(body, &request{method: http.MethodGet}, env)
+		var (
+			list  instanceList
+			items []instanceData
+		)
+		r := &request{method: http.MethodGet, decode: func(env *rawEnvelope) string {
+			if single {
+				reason := list.decodeDetail(env)
+				items = list
+				return reason
+			}
+			if reason := decodeNullable(env, &list); reason != "" {
+				return reason
+			}
+			var reason string
+			items, _, reason = list.page(env)
+			return reason
+		}}
+		failed, reason := decodeSuccess(body, r)
 		if failed || reason != "" {
 			return
 		}
-		ins := env.instances()
+		ins := make([]Instance, len(items))
+		for i := range items {
+			ins[i] = items[i].instance()
+		}
 		if single && len(ins) > 1 {
 			t.Fatalf("detail with %d instances", len(ins))
 		}

@@ -853,7 +853,9 @@ func TestInstancesCreateNotListed(t *testing.T) {
 	if !errors.As(err, &nl) || in != nil {
 		t.Fatalf("instance %+v, error %v", in, err)
 	}
-	if nl.Name != "testname" || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrOutcomeUnknown) {
+	// It matches ErrOutcomeUnknown: the caller does not hold the instance
+	// and must Lookup before creating again.
+	if nl.Name != "testname" || !errors.Is(err, ErrNotFound) || !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrConflict) {
 		t.Errorf("error %v", err)
 	}
 	if !strings.Contains(err.Error(), "created") || !strings.Contains(err.Error(), "Lookup") {
@@ -972,6 +974,12 @@ func TestInstancesWait(t *testing.T) {
 			if polls != tc.polls {
 				t.Errorf("%d polls, want %d", polls, tc.polls)
 			}
+			if tc.ended == "" && tc.want.Is(StatusDeleted) {
+				if err != nil || in != nil {
+					t.Errorf("waiting for Deleted: instance %+v, error %v; want (nil, nil)", in, err)
+				}
+				return
+			}
 			if tc.ended == "" {
 				if err != nil || !in.Status.Is(tc.want) || in.ID != "5" {
 					t.Errorf("instance %+v, error %v", in, err)
@@ -1027,10 +1035,20 @@ func TestInstancesWaitErrors(t *testing.T) {
 
 	// An error of Get ends the wait, with the last status seen.
 	e = newInstancesEnv(t)
-	e.reply("GET", "/computing/instance/5", ok(detailOf("5", "Running")), ok(`{"data": [], "status": "success"}`))
-	in, err := e.client.Instances.Wait(bg, "5", "Deleted")
-	if !errors.Is(err, ErrNotFound) || in != nil || !strings.Contains(err.Error(), `"Running"`) {
+	e.reply("GET", "/computing/instance/5", ok(detailOf("5", "Creating")), ok(`{"data": [], "status": "success"}`))
+	in, err := e.client.Instances.Wait(bg, "5", "Running")
+	if !errors.Is(err, ErrNotFound) || in != nil || !strings.Contains(err.Error(), `"Creating"`) {
 		t.Errorf("instance %+v, error %v", in, err)
+	}
+
+	// Waiting for Deleted, the instance's absence is the goal: (nil, nil).
+	for _, gone := range []answer{ok(`{"data": [], "status": "success"}`), status(404, failedEnvelope("Instance not found"))} {
+		e = newInstancesEnv(t)
+		e.reply("GET", "/computing/instance/5", ok(detailOf("5", "Deleting")), gone)
+		in, err = e.client.Instances.Wait(bg, "5", StatusDeleted)
+		if err != nil || in != nil {
+			t.Errorf("gone: instance %+v, error %v; want (nil, nil)", in, err)
+		}
 	}
 
 	e = newInstancesEnv(t)

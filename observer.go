@@ -10,6 +10,20 @@ import (
 // the retries and the replay after a 401 included, and never a header value,
 // a body or a token. Its methods run on the calling goroutine; a panic in one
 // is the caller's.
+//
+// Which calls it sees: every call that passed the SDK's checks of its input.
+// A call refused for bad input (ErrInvalidArgument: a blank name, a bad ID,
+// a bad CallOption, a nil context) sends nothing and is not reported at all,
+// whether its method or the pipeline refused it. A call that passed them is
+// reported with CallStart and CallDone even when nothing was sent (a
+// TokenSource that failed, a context already done): then CallDone has 0
+// Attempts and no AttemptDone came before it.
+//
+// A call made of several requests (APIKeys.Rotate, Instances.Create with
+// its catalog check and lookup, Instances.Wait) is reported as each of its
+// requests, each with its own CallStart and CallDone, named after the
+// request's own operation ("APIKeys.Create" and "APIKeys.Delete" for a
+// Rotate).
 type Observer interface {
 	// CallStart runs once per call, before anything is sent; the context it
 	// returns carries the call's attempts (a tracer puts its span there).
@@ -28,21 +42,34 @@ type CallInfo struct {
 	Route     string
 	Service   string // the Client field: "Instances"
 	Operation string // the method: "Create"
+	// ServerAddress and ServerPort are the base URL's host (without
+	// brackets for IPv6) and port, the scheme's default when the URL names
+	// none: a tracer's server.address and server.port.
+	ServerAddress string
+	ServerPort    int
 }
 
 // AttemptInfo describes one attempt of a call.
 type AttemptInfo struct {
-	Attempt    int           // from 1; the replay after a 401 counts on
-	StatusCode int           // 0 when no answer arrived
-	RequestID  string        // X-Request-Id, scrubbed; "" when not sent
-	Err        error         // why the attempt failed; nil on success
-	Duration   time.Duration // from sending to the answer (or failure)
-	// Retry is true when another attempt follows after Wait.
+	Attempt    int    // from 1; the replay after a 401 counts on
+	StatusCode int    // 0 when no answer arrived
+	RequestID  string // X-Request-Id, scrubbed; "" when not sent
+	// Err is why the attempt failed: an *APIError for an answer, else the
+	// transport's error. nil when it succeeded, and for a Delete's 404 that
+	// counts as success. Like every error of the SDK it holds no token.
+	Err error
+	// Duration runs from sending the request to the end of the answer's
+	// body (or to the failure).
+	Duration time.Duration
+	// Retry is true when the SDK decided to send another attempt after
+	// Wait. A replay after a 401 is decided after the attempt is reported:
+	// it shows as the next AttemptDone, with Retry false on the 401.
 	Retry bool
 	Wait  time.Duration
 }
 
-// CallResult is what a call ended with.
+// CallResult is what a call ended with. Its fields match the Response that
+// WithResponseInto fills.
 type CallResult struct {
 	Err            error         // what the caller gets; nil on success
 	Attempts       int           // attempts made, the replay after a 401 included
@@ -52,8 +79,9 @@ type CallResult struct {
 	OutcomeUnknown bool          // errors.Is(Err, ErrOutcomeUnknown)
 }
 
-// WithObserver makes every call of the Client report to o. A nil o is
-// refused.
+// WithObserver makes every call of the Client report to o (see Observer for
+// which calls and when). A nil o makes NewClient fail with
+// ErrInvalidArgument. Of several WithObserver options the last counts.
 func WithObserver(o Observer) Option {
 	return func(c *config) error {
 		if o == nil {

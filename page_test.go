@@ -3,9 +3,11 @@ package nebula
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -149,7 +151,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(tt.n)}
 			var got []int
-			for v, err := range allPages(context.Background(), tt.size, f.fetch) {
+			for v, err := range allPages(context.Background(), "Test.All", tt.size, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -168,7 +170,7 @@ func TestAllPagesWalksEveryPage(t *testing.T) {
 func TestAllPagesIsLazy(t *testing.T) {
 	t.Parallel()
 	f := &fakeList{data: seq(5)}
-	it := allPages(context.Background(), 2, f.fetch)
+	it := allPages(context.Background(), "Test.All", 2, f.fetch, intKey)
 	if len(f.calls) != 0 {
 		t.Fatalf("%d fetches before the loop started", len(f.calls))
 	}
@@ -204,7 +206,7 @@ func TestAllPagesBreakStopsFetching(t *testing.T) {
 			t.Parallel()
 			f := &fakeList{data: seq(10)}
 			n := 0
-			for _, err := range allPages(context.Background(), 2, f.fetch) {
+			for _, err := range allPages(context.Background(), "Test.All", 2, f.fetch, intKey) {
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -245,7 +247,7 @@ func TestAllPagesYieldsErrorOnce(t *testing.T) {
 			}
 			var seen []int
 			errs := 0
-			for v, err := range allPages(context.Background(), 2, fetch) {
+			for v, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 				if err != nil {
 					errs++
 					if !errors.Is(err, boom) || v != 0 {
@@ -293,7 +295,7 @@ func TestAllPagesRefusesAServerThatDoesNotAdvance(t *testing.T) {
 			}
 			var seen []int
 			var errs []error
-			for v, err := range allPages(context.Background(), 2, fetch) {
+			for v, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 				if err != nil {
 					errs = append(errs, err)
 					continue
@@ -314,7 +316,7 @@ func TestAllPagesNilPage(t *testing.T) {
 	t.Parallel()
 	fetch := func(context.Context, ListOptions) (*Page[int], error) { return nil, nil }
 	errs := 0
-	for _, err := range allPages(context.Background(), 2, fetch) {
+	for _, err := range allPages(context.Background(), "Test.All", 2, fetch, intKey) {
 		if !errors.Is(err, ErrUnexpectedResponse) {
 			t.Errorf("got %v, want ErrUnexpectedResponse", err)
 		}
@@ -330,7 +332,7 @@ func TestAllPagesNilContext(t *testing.T) {
 	f := &fakeList{data: seq(3)}
 	errs := 0
 	//lint:ignore SA1012 a nil context is what this test is about
-	for _, err := range allPages(nil, 2, f.fetch) { //nolint:staticcheck
+	for _, err := range allPages(nil, "Test.All", 2, f.fetch, intKey) { //nolint:staticcheck
 		if !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("got %v, want ErrInvalidArgument", err)
 		}
@@ -369,7 +371,7 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 		return newPage(items, &total, o), nil
 	}
 	sum := 0
-	for v, err := range allPages(context.Background(), 2, fetch) {
+	for v, err := range allPages(context.Background(), "Test.All", 2, fetch, func(b *big) string { return strconv.Itoa(b.n) }) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -377,5 +379,46 @@ func TestAllPagesHoldsOnePage(t *testing.T) {
 	}
 	if sum != 1+2+3+4 {
 		t.Errorf("sum %d, want 10", sum)
+	}
+}
+
+// intKey is an int item's identity in a page walk.
+func intKey(v *int) string { return strconv.Itoa(*v) }
+
+func TestWalkEndsAfterMaxPages(t *testing.T) {
+	t.Parallel()
+	// Every page is new and promises a successor: the walk stops all the same.
+	calls := 0
+	fetch := func(_ context.Context, o ListOptions) (*Page[int], error) {
+		calls++
+		return newPage([]int{o.Offset}, nil, o), nil
+	}
+	n := 0
+	var last error
+	for _, err := range allPages(context.Background(), "Test.All", 1, fetch, intKey) {
+		n++
+		last = err
+	}
+	if !errors.Is(last, ErrUnexpectedResponse) || calls != maxPages || n != maxPages+1 {
+		t.Errorf("%d fetches, %d yields, last error %v", calls, n, last)
+	}
+}
+
+func TestWalkSkipsItemsSeenOnAnEarlierPage(t *testing.T) {
+	t.Parallel()
+	pages := map[int][]int{0: {1, 2, 3}, 3: {3, 4, 5}, 6: {6}}
+	fetch := func(_ context.Context, o ListOptions) (*Page[int], error) {
+		total := 7
+		return newPage(pages[o.Offset], &total, o), nil
+	}
+	var got []int
+	for v, err := range allPages(context.Background(), "Test.All", 3, fetch, intKey) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, v)
+	}
+	if fmt.Sprint(got) != "[1 2 3 4 5 6]" {
+		t.Errorf("got %v", got)
 	}
 }

@@ -113,8 +113,11 @@ func TestScrubBoundaries(t *testing.T) {
 		// The longer of two overlapping secrets goes whole.
 		{"key abcdef end", []string{"abcd", "abcdef"}, "key [REDACTED] end"},
 		// Every character of the key alphabet, at its edges, belongs to the run.
-		{"k ak_aAzZ09_-.+/= x", nil, "k ak_[REDACTED] x"},
-		{"k ak_a:b", nil, "k ak_[REDACTED]:b"},
+		{"k ak_aAzZ09_-.+/=aAzZ09_-.+/= x", nil, "k ak_[REDACTED] x"},
+		{"k ak_0123456789abcdef:b", nil, "k ak_[REDACTED]:b"},
+		// Fewer than 16 characters after "ak_" is a word, not a key.
+		{"k ak_0123456789abcde:b", nil, "k ak_0123456789abcde:b"},
+		{"k ak_a:b", nil, "k ak_a:b"},
 	}
 	for _, c := range cases {
 		if got := scrub(c.text, c.secrets, 100); got != c.want {

@@ -2,6 +2,8 @@ package nebula
 
 import (
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -33,4 +35,73 @@ type RateLimit struct {
 	Limit     int       // requests allowed in the window
 	Remaining int       // requests left in the window
 	Reset     time.Time // when the window resets; zero when not sent
+}
+
+// responseHeader copies an answer's headers for a Response, without the
+// cookies it set: a session cookie is a credential.
+func responseHeader(h http.Header) http.Header {
+	if h == nil {
+		return nil
+	}
+	c := h.Clone()
+	delete(c, "Set-Cookie")
+	delete(c, "Set-Cookie2")
+	return c
+}
+
+// parseRateLimit reads the rate-limit headers of an answer received at now:
+// RateLimit-Limit, -Remaining and -Reset (delta-seconds), else the
+// X-RateLimit-* ones, whose Reset is delta-seconds below 10^9 and unix
+// seconds above. A malformed value leaves its field zero. It returns nil
+// when neither family is present.
+func parseRateLimit(h http.Header, now time.Time) *RateLimit {
+	if h == nil {
+		return nil
+	}
+	limit, remaining, reset := h["Ratelimit-Limit"], h["Ratelimit-Remaining"], h["Ratelimit-Reset"]
+	legacy := false
+	if limit == nil && remaining == nil && reset == nil {
+		limit, remaining, reset = h["X-Ratelimit-Limit"], h["X-Ratelimit-Remaining"], h["X-Ratelimit-Reset"]
+		legacy = true
+		if limit == nil && remaining == nil && reset == nil {
+			return nil
+		}
+	}
+	rl := &RateLimit{}
+	rl.Limit, _ = rateLimitNumber(limit)
+	rl.Remaining, _ = rateLimitNumber(remaining)
+	if n, ok := rateLimitNumber(reset); ok {
+		if legacy && n >= 1e9 {
+			rl.Reset = time.Unix(int64(n), 0)
+		} else {
+			rl.Reset = now.Add(time.Duration(n) * time.Second)
+		}
+	}
+	return rl
+}
+
+// maxRateLimitNumber bounds a rate-limit value, so that a Reset in seconds
+// cannot overflow a Duration or a Time; a larger one is malformed.
+const maxRateLimitNumber = 1 << 33
+
+// rateLimitNumber reads the first value of a rate-limit header: a
+// non-negative integer, optionally followed by parameters (";w=60") or more
+// list members (", 100;w=60"), as drafts of the RateLimit fields allow.
+func rateLimitNumber(v []string) (int, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	s := v[0]
+	if i := strings.IndexAny(s, ",;"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 12 || !allDigits(s) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n > maxRateLimitNumber {
+		return 0, false
+	}
+	return n, true
 }

@@ -48,6 +48,11 @@ type attemptOutcome struct {
 	unsent       bool  // the request provably never left (transportErr only)
 	permanent    bool  // a failure no retry can mend (TLS verification)
 	callerGaveUp bool  // the call's context ended
+
+	// What the call knows beyond this attempt.
+	goneOK      bool // the call is a delete: its object gone is what was asked
+	actedBefore bool // an earlier attempt (of this Do or before a replay) may have acted
+	canReplay   bool // a fresh credential can be had, and the call was not replayed yet
 }
 
 // retryLimits are the client's retry settings and the time the call has left.
@@ -69,6 +74,13 @@ type retryDecision struct {
 	// outcomeUnknown: a sendOnce call that may have been carried out; it
 	// ends with ErrOutcomeUnknown.
 	outcomeUnknown bool
+	// gone: a delete's 404 after an attempt that may have deleted the
+	// object is success: it is gone either way.
+	gone bool
+	// replay: a 401 that a fresh credential may mend. A 401 means the API
+	// did nothing, so even a create may be replayed, once, if the
+	// credential the call gets next differs from the one refused.
+	replay bool
 }
 
 // retryPolicy decides, after attempt number attempt (from 1), whether to
@@ -83,12 +95,22 @@ func retryPolicy(s safety, o attemptOutcome, attempt int, lim retryLimits, draw 
 		d.mayHaveActed = true
 	default:
 		// A gateway's error, or a 500 that is not the API's own "failed"
-		// answer, may come after the API acted on the request.
+		// answer, may come after the API acted on the request; a 303 See
+		// Other says the server acted and the result is elsewhere.
 		d.mayHaveActed = o.status == http.StatusBadGateway || o.status == http.StatusGatewayTimeout ||
-			(o.status == http.StatusInternalServerError && !o.failedEnvelope)
+			(o.status == http.StatusInternalServerError && !o.failedEnvelope) || o.status == http.StatusSeeOther
 	}
 	if s == sendOnce && d.mayHaveActed {
 		d.outcomeUnknown = true
+		return d
+	}
+	switch {
+	case o.transportErr != nil || o.unusable:
+	case o.status == http.StatusNotFound && o.goneOK && o.actedBefore:
+		d.gone = true
+		return d
+	case o.status == http.StatusUnauthorized && o.canReplay:
+		d.replay = true
 		return d
 	}
 

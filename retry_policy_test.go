@@ -25,6 +25,8 @@ func TestRetryPolicy(t *testing.T) {
 		wait           time.Duration
 		mayHaveActed   bool
 		outcomeUnknown bool
+		gone           bool
+		replay         bool
 	}
 	cases := []struct {
 		name    string
@@ -67,6 +69,23 @@ func TestRetryPolicy(t *testing.T) {
 		{"create caller gave up after sending", sendOnce, attemptOutcome{transportErr: errReset, callerGaveUp: true}, 1, nil, want{mayHaveActed: true, outcomeUnknown: true}},
 		{"create caller gave up before sending", sendOnce, attemptOutcome{transportErr: errReset, unsent: true, callerGaveUp: true}, 1, nil, want{}},
 		{"create TLS verification", sendOnce, attemptOutcome{transportErr: errReset, unsent: true, permanent: true}, 1, nil, want{}},
+
+		// A delete's 404 after an attempt that may have acted: gone either
+		// way, whichever attempt or replay meets it.
+		{"delete 404 after lost answer", repeatable, attemptOutcome{status: 404, goneOK: true, actedBefore: true}, 2, nil, want{gone: true}},
+		{"delete 404 first answer", repeatable, attemptOutcome{status: 404, goneOK: true}, 1, nil, want{}},
+		{"read 404 after lost answer", repeatable, attemptOutcome{status: 404, actedBefore: true}, 2, nil, want{}},
+		{"delete 404 failed envelope after lost answer", repeatable, attemptOutcome{status: 404, failedEnvelope: true, goneOK: true, actedBefore: true}, 1, nil, want{gone: true}},
+		{"delete 410 after lost answer", repeatable, attemptOutcome{status: 410, goneOK: true, actedBefore: true}, 2, nil, want{}},
+
+		// A 401: replayed once with a fresh credential, creates included
+		// (the API did nothing); never twice, never without a new one.
+		{"read 401 renewable", repeatable, attemptOutcome{status: 401, canReplay: true}, 1, nil, want{replay: true}},
+		{"create 401 renewable", sendOnce, attemptOutcome{status: 401, canReplay: true}, 1, nil, want{replay: true}},
+		{"delete 401 after lost answer", repeatable, attemptOutcome{status: 401, canReplay: true, goneOK: true, actedBefore: true}, 2, nil, want{replay: true}},
+		{"401 already replayed", repeatable, attemptOutcome{status: 401}, 1, nil, want{}},
+		{"403 renewable", repeatable, attemptOutcome{status: 403, canReplay: true}, 1, nil, want{}},
+		{"transport error renewable", repeatable, attemptOutcome{transportErr: errReset, unsent: true, canReplay: true}, 1, nil, want{retry: true, wait: 2 * minW}},
 
 		// Limits: retries left, backoff ceiling, Retry-After, deadline.
 		{"last retry used", repeatable, attemptOutcome{status: 503}, 4, nil, want{}},

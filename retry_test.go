@@ -329,7 +329,10 @@ func TestRetryAfterHonoured(t *testing.T) {
 			if _, err := lb.client(t).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"}); err != nil {
 				t.Fatal(err)
 			}
-			if gap < 900*time.Millisecond || gap > 3*time.Second {
+			// The upper bound only tells a wait of about the time asked
+			// (1 to 2 s) from a far longer one; it is loose so that a
+			// loaded machine cannot make it flake.
+			if gap < 900*time.Millisecond || gap > 10*time.Second {
 				t.Fatalf("waited %v", gap)
 			}
 		})
@@ -348,7 +351,8 @@ func TestRetryAfterTooLongReturnsAtOnce(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.RetryAfter != 120*time.Second || apiErr.Attempts != 1 {
 		t.Fatalf("err %v", err)
 	}
-	if time.Since(start) > time.Second || lb.count() != 1 {
+	// 120 s asked: anything well below it shows the SDK did not sleep.
+	if time.Since(start) > 10*time.Second || lb.count() != 1 {
 		t.Fatalf("took %v, %d requests", time.Since(start), lb.count())
 	}
 }
@@ -446,15 +450,15 @@ func TestBodySizeCap(t *testing.T) {
 			}
 		}
 	})
-	start := time.Now()
 	c := lb.client(t)
 	c.maxBody = 1 << 20 // the real cap, 32 MiB, is slow to reach under -race
-	_, err := c.APIKeys.List(bg)
+	// The body never ends: a call that read past the cap would run until
+	// this deadline and fail with it instead of ErrUnexpectedResponse.
+	ctx, cancel := context.WithTimeout(bg, time.Minute)
+	defer cancel()
+	_, err := c.APIKeys.List(ctx)
 	if !errors.Is(err, ErrUnexpectedResponse) || lb.count() != 1 {
 		t.Fatalf("err %v after %d requests", err, lb.count())
-	}
-	if time.Since(start) > 5*time.Second {
-		t.Fatalf("took %v", time.Since(start))
 	}
 	if !strings.Contains(err.Error(), "body larger than 1048576 bytes") {
 		t.Fatalf("err %v does not say why", err)

@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
-// ID identifies an API key or a user. The API has documented IDs both as JSON
-// integers (5) and as UUID strings, so ID holds either as text: 5 decodes to
-// ID("5"), and a UUID decodes unchanged.
+// ID identifies any object of the API: an API key, a user, an SSH key, an
+// instance, an invoice. The API has documented IDs both as JSON integers (5)
+// and as UUID strings, so ID holds either as text: 5 decodes to ID("5"), and
+// a UUID decodes unchanged.
 type ID string
 
 // UnmarshalJSON accepts a JSON string or a JSON integer. Anything else (null,
@@ -184,17 +186,52 @@ func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 // a CreatedAPIKey or a Session never writes the credential.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// UnmarshalJSON reads a JSON string into the Secret.
+// UnmarshalJSON reads a JSON string into the Secret. The redacted form that
+// MarshalJSON writes ("ak_...su-0", "[REDACTED]") is refused with an error
+// saying so: a Secret cannot round-trip through JSON, and a saved
+// CreatedAPIKey must not come back holding "ak_...su-0" as its key (the API
+// shows a key's value only once). Store Reveal()'s value to keep it.
 func (s *Secret) UnmarshalJSON(data []byte) error {
 	var v string
 	if err := json.Unmarshal(data, &v); err != nil {
 		return err
 	}
+	return s.set(v)
+}
+
+// UnmarshalText sets the Secret to text, refusing the redacted form that
+// MarshalText writes, as UnmarshalJSON does.
+func (s *Secret) UnmarshalText(text []byte) error {
+	return s.set(string(text))
+}
+
+func (s *Secret) set(v string) error {
+	if isRedacted(v) {
+		return fmt.Errorf("nebula: cannot unmarshal the redacted Secret %q: a Secret marshals redacted and "+
+			"cannot round-trip through JSON or text; store the value from Reveal instead", v)
+	}
 	*s = NewSecret(v)
 	return nil
 }
 
-const apiKeyPrefix = "ak_"
+// isRedacted reports whether v is a form redact writes: "[REDACTED]" or
+// "..." and at most four characters, either behind "ak_". The tail may
+// have lost invalid UTF-8 on the way (JSON writes it as U+FFFD), so it is
+// counted in runes. An empty v is the zero Secret, not a redacted one.
+func isRedacted(v string) bool {
+	v = strings.TrimPrefix(v, apiKeyPrefix)
+	if v == redactedText {
+		return true
+	}
+	tail, ok := strings.CutPrefix(v, "...")
+	n := utf8.RuneCountInString(tail)
+	return ok && n >= 1 && n <= 4
+}
+
+const (
+	apiKeyPrefix = "ak_"
+	redactedText = "[REDACTED]"
+)
 
 // redact shows at most the "ak_" prefix and, for values long enough that it
 // gives nothing away, the last four characters.
@@ -207,7 +244,7 @@ func redact(v string) string {
 		prefix = apiKeyPrefix
 	}
 	if len(v) < 20 {
-		return prefix + "[REDACTED]"
+		return prefix + redactedText
 	}
 	return prefix + "..." + v[len(v)-4:]
 }

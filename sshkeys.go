@@ -1,7 +1,6 @@
 package nebula
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -60,51 +59,28 @@ func (d *sshKeyData) public() SSHKey {
 	return SSHKey{ID: d.ID, Name: d.KeyName, PublicKey: d.KeyData, CreatedAt: d.CreateTime.Time}
 }
 
-// sshKeyListData is the data of GET /ssh-keys.
+// sshKeyListData is the data of GET /ssh-keys. Keys is preset to a pointer
+// to a nil slice: JSON null clears the pointer (no keys), an array fills the
+// slice, and an absent ssh_keys leaves both as they were.
 type sshKeyListData struct {
 	Total *flexInt      `json:"total_ssh_keys"`
 	Keys  *[]sshKeyData `json:"ssh_keys"`
-
-	present    bool // data was in the answer
-	null       bool // data was null: no keys
-	keysAbsent bool // data had no ssh_keys (null is an empty list)
 }
 
-// UnmarshalJSON notes a null data or ssh_keys, which is an empty list as
-// for every list of the API, apart from an absent ssh_keys.
-func (d *sshKeyListData) UnmarshalJSON(b []byte) error {
-	d.present = true
-	if string(bytes.TrimSpace(b)) == "null" {
-		d.null = true
-		return nil
-	}
-	// JSON null sets Keys to nil; an absent ssh_keys leaves it pointing
-	// at a nil slice; an array fills the slice.
-	d.Keys = new([]sshKeyData)
-	type plain sshKeyListData // without this method
-	if err := json.Unmarshal(b, (*plain)(d)); err != nil {
-		return err
-	}
-	d.keysAbsent = d.Keys != nil && *d.Keys == nil
-	return nil
-}
-
-func (d *sshKeyListData) found() bool { return d.present }
-
-// validate refuses an answer without its list and any key without an id.
-func (d *sshKeyListData) validate() string {
-	if d.keysAbsent {
-		return `SSH key list without "ssh_keys"`
-	}
+// page refuses an answer without its list and any key without an id.
+func (d *sshKeyListData) page(*rawEnvelope) ([]sshKeyData, *flexInt, string) {
 	if d.Keys == nil {
-		return ""
+		return nil, d.Total, ""
+	}
+	if *d.Keys == nil {
+		return nil, nil, `SSH key list without "ssh_keys"`
 	}
 	for i := range *d.Keys {
 		if p := (*d.Keys)[i].validate(); p != "" {
-			return p
+			return nil, nil, p
 		}
 	}
-	return ""
+	return *d.Keys, d.Total, ""
 }
 
 // sshKeyBody is the JSON body of POST /ssh-keys and PUT /ssh-keys/{id}.
@@ -168,27 +144,11 @@ func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest, op
 func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[SSHKey], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, err
+		return nil, named("SSHKeys.List", err)
 	}
 	r := &request{name: "SSHKeys.List", route: "/ssh-keys", opts: opts, method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
-	var env nullableEnvelope[sshKeyListData]
-	if err := s.client.do(ctx, r, &env); err != nil {
-		return nil, redactKeyMaterial(err)
-	}
-	data := &env.Data
-	var wire []sshKeyData
-	if data.Keys != nil {
-		wire = *data.Keys
-	}
-	items := make([]SSHKey, len(wire))
-	for i := range wire {
-		items[i] = wire[i].public()
-	}
-	total := flexTotal(data.Total)
-	if total == nil && data.null {
-		total = new(int)
-	}
-	return newPage(items, total, lo), nil
+	page, err := sendPage(ctx, s.client, r, lo, &sshKeyListData{Keys: new([]sshKeyData)}, (*sshKeyData).public)
+	return page, redactKeyMaterial(err)
 }
 
 // All walks every SSH key of the account, a page of 100 at a time, holding
@@ -203,9 +163,9 @@ func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallO
 //		fmt.Println(key.Name)
 //	}
 func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[SSHKey, error] {
-	return allPages(ctx, defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[SSHKey], error) {
+	return allPages(ctx, "SSHKeys.All", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[SSHKey], error) {
 		return s.List(ctx, lo, opts...)
-	})
+	}, func(k *SSHKey) string { return string(k.ID) })
 }
 
 // Rename gives the SSH key id a new name and returns the key. Renaming is
@@ -219,7 +179,7 @@ func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[
 func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ...CallOption) (*SSHKey, error) {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return nil, err
+		return nil, named("SSHKeys.Rename", err)
 	}
 	if err := checkName("SSHKeys.Rename", "name", name); err != nil {
 		return nil, err
@@ -247,7 +207,7 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ..
 func (s *SSHKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return err
+		return named("SSHKeys.Delete", err)
 	}
 	r := &request{name: "SSHKeys.Delete", route: "/ssh-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)

@@ -425,13 +425,19 @@ func TestSSHKeysListDecodesDocsExample(t *testing.T) {
 
 // sshKeysPage is a list answer with n keys from id first on, and total.
 func sshKeysPage(first, n int, total string) string {
+	return sshKeysPageAt(first, n, total, "1730847667")
+}
+
+// sshKeysPageAt is sshKeysPage with createTime, as JSON string contents, on
+// every key.
+func sshKeysPageAt(first, n int, total, createTime string) string {
 	var b strings.Builder
 	b.WriteString(`{"data":{"total_ssh_keys":` + total + `,"ssh_keys":[`)
 	for i := range n {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		fmt.Fprintf(&b, `{"id":%d,"key_name":"key-%d","key_data":%q,"create_time":"1730847667"}`, first+i, first+i, testEd25519Key)
+		fmt.Fprintf(&b, `{"id":%d,"key_name":"key-%d","key_data":%q,"create_time":%q}`, first+i, first+i, testEd25519Key, createTime)
 	}
 	b.WriteString(`]},"message":"ok","status":"success"}`)
 	return b.String()

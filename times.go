@@ -63,6 +63,15 @@ func zoneOffset(label string) (int, bool) {
 }
 
 func parseAPITime(s string) (time.Time, error) {
+	if t, ok := parseDocTime(s); ok {
+		return t, nil
+	}
+	return parseAPITimeSlow(s)
+}
+
+// parseAPITimeSlow tries every accepted form in turn; parseAPITime first
+// tries the docs' own forms without it.
+func parseAPITimeSlow(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
@@ -147,4 +156,68 @@ func parseUnix(s string) (time.Time, error) {
 		return time.Time{}, nil // an unset time written as 0
 	}
 	return time.Unix(secs, nanos).UTC(), nil
+}
+
+// parseDocTime reads the forms the docs print on every SSH key, instance,
+// credit entry and invoice ("EST 2024-10-23 10:24:21", and the same with
+// the zone after, or none) directly, without the failing time.Parse calls
+// that trying each form in turn costs (four per time, most of a List's
+// decoding). It reports false for anything else, including a value of the
+// right shape that is out of range, and parseAPITimeSlow then decides: it
+// accepts exactly what parseDocTime accepts, with the same result, so the
+// fast path changes neither the accepted forms nor the errors.
+func parseDocTime(s string) (time.Time, bool) {
+	offset := 0
+	switch {
+	case len(s) == wallClockLen:
+	case len(s) == wallClockLen+4 && s[3] == ' ':
+		o, ok := zoneOffset(s[:3])
+		if !ok {
+			return time.Time{}, false
+		}
+		offset, s = o, s[4:]
+	case len(s) == wallClockLen+4 && s[wallClockLen] == ' ':
+		o, ok := zoneOffset(s[wallClockLen+1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		offset, s = o, s[:wallClockLen]
+	default:
+		return time.Time{}, false
+	}
+	// "2006-01-02 15:04:05" or "2006-01-02T15:04:05".
+	if s[4] != '-' || s[7] != '-' || (s[10] != ' ' && s[10] != 'T') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) ||
+		month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, 0, time.UTC)
+	if t.Day() != day { // the 31st of a 30-day month, the 29th of February in other years
+		return time.Time{}, false
+	}
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+// wallClockLen is the length of "2006-01-02 15:04:05".
+const wallClockLen = 19
+
+// digits reads s, ASCII digits only, as a number.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }

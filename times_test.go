@@ -182,3 +182,60 @@ func TestAPITimeMarshalRoundTrip(t *testing.T) {
 		t.Errorf("round trip of %s = %v, %v", b, got.Time, err)
 	}
 }
+
+// parseDocTime is only a shortcut: whatever it accepts, the full parser
+// accepts with the same result, and what it leaves is decided by the full
+// parser as before (TestAPITimeForms and FuzzAPITime cover those).
+func FuzzParseDocTime(f *testing.F) {
+	for _, s := range []string{
+		"EST 2024-10-23 10:24:21", "2024-10-23 10:24:21 EDT", "UTC 2024-10-23T10:24:21",
+		"2024-10-23 10:24:21", "2024-02-29 23:59:59", "2023-02-29 10:00:00", "2024-04-31 10:00:00",
+		"2024-13-01 10:00:00", "2024-10-23 24:00:00", "2024-10-23 10:60:00", "2024-10-23 10:00:60",
+		"PST 2024-10-23 10:24:21", "0000-01-01 00:00:00", "9999-12-31 23:59:59 EST", "2024-10-23x10:24:21",
+		"2024-1a-23 10:24:21", "EST  2024-10-23 10:24:2", "+024-10-23 10:24:21", "2024-10-23 -1:24:21",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := parseDocTime(s)
+		if !ok {
+			return
+		}
+		slow, err := parseAPITimeSlow(s)
+		if err != nil || !slow.Equal(fast) || fast.Location() != time.UTC {
+			t.Fatalf("parseDocTime(%q) = %v, but the full parser gives %v, %v", s, fast, slow, err)
+		}
+	})
+}
+
+// The docs' forms take the shortcut; the test above shows the shortcut
+// agrees with the full parser, this one that it is taken.
+func TestDocTimesTakeTheShortcut(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"EST 2024-10-23 10:24:21", "2024-10-23 10:24:21 EDT", "GMT 2024-10-23 10:24:21", "2024-11-06T10:24:21", "2024-02-29 10:24:21"} {
+		if _, ok := parseDocTime(s); !ok {
+			t.Errorf("parseDocTime(%q) declined a documented form", s)
+		}
+	}
+	for _, s := range []string{"2023-02-29 10:24:21", "2024-10-23 24:00:00", "PST 2024-10-23 10:24:21", "EST 2024-10-23 10:24:21.5", "1730847667"} {
+		if _, ok := parseDocTime(s); ok {
+			t.Errorf("parseDocTime(%q) accepted a value it must leave to the full parser", s)
+		}
+	}
+}
+
+// BenchmarkParseAPITime times one time of each family:
+//
+//	go test -run '^$' -bench ParseAPITime -benchmem .
+func BenchmarkParseAPITime(b *testing.B) {
+	for _, s := range []string{"EST 2024-10-23 10:24:21", "2024-10-23 10:24:21", "2024-11-06T10:24:21Z", "1730847667"} {
+		b.Run(strings.ReplaceAll(s, " ", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if _, err := parseAPITime(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

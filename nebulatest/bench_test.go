@@ -1,6 +1,7 @@
 package nebulatest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -156,6 +157,50 @@ func BenchmarkMemoryPerKey(b *testing.B) {
 			b.Fatalf("%d keys", got)
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/keys, "B/key")
+		s.Close()
+	}
+}
+
+// BenchmarkLogMemory sends 10 000 requests with 1 MB bodies (10 GB in all)
+// through the handler, with the default log bounds, and reports the heap
+// the Server keeps afterwards ("MiB-kept", which must stay under
+// DefaultRequestLogBytes and a little) and the largest heap seen on the
+// way ("MiB-peak", garbage included, so about twice the kept heap under
+// the default GOGC).
+//
+//	go test -run '^$' -bench LogMemory -benchtime 1x ./nebulatest/
+func BenchmarkLogMemory(b *testing.B) {
+	const requests = 10000
+	body := bytes.Repeat([]byte("x"), 1<<20)
+	for range b.N {
+		s := NewServer()
+		handler := s.srv.Config.Handler
+		var before, after, during runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		var peak uint64
+		for i := range requests {
+			req := httptest.NewRequest("POST", BasePath+"/ssh-keys", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+s.Token())
+			req.Header.Set("Content-Type", "application/json")
+			handler.ServeHTTP(httptest.NewRecorder(), req)
+			if i%500 == 0 {
+				runtime.ReadMemStats(&during)
+				peak = max(peak, during.HeapInuse)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		kept := float64(after.HeapAlloc) - float64(before.HeapAlloc)
+		if n := len(s.Requests()); n == requests || n == 0 {
+			b.Fatalf("%d requests kept: the byte bound did not apply", n)
+		}
+		if limit := float64(DefaultRequestLogBytes + 8<<20); kept > limit {
+			b.Fatalf("%.0f MiB kept, over the bound of %.0f MiB", kept/(1<<20), limit/(1<<20))
+		}
+		b.ReportMetric(kept/(1<<20), "MiB-kept")
+		b.ReportMetric(float64(peak)/(1<<20), "MiB-peak")
+		b.ReportMetric(float64(len(s.Requests())), "requests-kept")
 		s.Close()
 	}
 }

@@ -27,9 +27,11 @@ type Model struct {
 }
 
 // WithModels replaces the default models (the docs' list example: a text,
-// an image and an embedding model, and the two FLUX models the image
-// generation examples use). Image generation accepts the models of
-// type "Image".
+// an image and an embedding model, the two FLUX models the image
+// generation examples use, and the text model of the Generate Text docs).
+// Image generation accepts the models of type "Image", chat completions
+// those of type "Text" and embeddings those of type "Embedding"; GET
+// /v1/models lists the text and embedding models.
 func WithModels(models ...Model) Option {
 	return func(s *Server) { s.cfg.models = append([]Model(nil), models...) }
 }
@@ -56,6 +58,10 @@ func DefaultModels() []Model {
 			Description: "A fast text-to-image model by Black Forest Labs", HuggingFaceURL: "https://huggingface.co/black-forest-labs/FLUX.1-schnell"},
 		{Name: "black-forest-labs/FLUX.1-Fill-dev", Alias: "FLUX.1-Fill-dev", Type: "Image", MaxCompletionTokens: 10000, Price: 0.01,
 			Description: "An inpainting model by Black Forest Labs", HuggingFaceURL: "https://huggingface.co/black-forest-labs/FLUX.1-Fill-dev"},
+		// The Generate Text page's examples use this one.
+		{Name: "meta-llama/Llama-3.1-8B-Instruct", Alias: "Llama-3.1-8B-Instruct", Type: "Text",
+			ContextLength: &n32768, MaxCompletionTokens: 8192, Price: 0,
+			Description: "Meta's 8-billion-parameter instruction-tuned Llama 3.1", HuggingFaceURL: "https://huggingface.co/meta-llama/Llama-3.1-8B-Instruct"},
 	}
 }
 
@@ -130,71 +136,81 @@ func tinyPNG(prompt string) []byte {
 
 // InferenceURL returns the base URL of the fake's OpenAI-compatible
 // inference API, e.g. "http://127.0.0.1:41234/v1": point an OpenAI client
-// there with the Server's token. Only POST /chat/completions is served.
+// there with the Server's token. It serves POST /chat/completions, GET
+// /models and POST /embeddings.
 func (s *Server) InferenceURL() string { return s.srv.URL + "/v1" }
 
 // chatCompletion is the fixed answer of the chat completion route.
 const chatCompletion = "This is a fake completion from nebulatest."
 
-// openAIError answers in the OpenAI error shape, as the inference API does.
-func openAIError(status int, message, kind string) reply {
-	return reply{stream: func(w http.ResponseWriter) {
-		writeJSON(w, status, map[string]any{"error": map[string]any{"message": message, "type": kind, "code": nil}})
-	}}
-}
-
 // chatCompletions answers a fixed completion, or streams it as
-// chat.completion.chunk events ending in "data: [DONE]".
+// chat.completion.chunk events ending in "data: [DONE]" (with a usage
+// chunk before it when stream_options.include_usage is set).
 func (s *Server) chatCompletions(c *call) reply {
-	if !s.authorized(c.r) {
-		return openAIError(http.StatusUnauthorized, "Invalid or expired API key", "authentication_error")
-	}
 	var req struct {
-		Model    string `json:"model"`
+		Model    *string `json:"model"`
 		Messages []struct {
 			Role    string `json:"role"`
 			Content any    `json:"content"`
 		} `json:"messages"`
-		Stream bool `json:"stream"`
+		Stream        bool `json:"stream"`
+		StreamOptions *struct {
+			IncludeUsage bool `json:"include_usage"`
+		} `json:"stream_options"`
 	}
-	if err := json.Unmarshal(c.body, &req); err != nil {
-		return openAIError(http.StatusBadRequest, "invalid JSON body", "invalid_request_error")
+	if rep, bad := decodeOpenAI(c, &req); bad {
+		return rep
 	}
-	if req.Model == "" {
-		return openAIError(http.StatusBadRequest, "model is required", "invalid_request_error")
+	switch {
+	case req.Model == nil || *req.Model == "":
+		return openAIError(http.StatusBadRequest, "you must provide a model parameter", "invalid_request_error", "model", "")
+	case req.Messages == nil:
+		return openAIError(http.StatusBadRequest, "Missing required parameter: 'messages'.", "invalid_request_error", "messages", "")
+	case len(req.Messages) == 0:
+		return openAIError(http.StatusBadRequest, "'messages' must not be empty", "invalid_request_error", "messages", "")
+	case req.StreamOptions != nil && !req.Stream:
+		return openAIError(http.StatusBadRequest, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "invalid_request_error", "stream_options", "")
 	}
-	if len(req.Messages) == 0 {
-		return openAIError(http.StatusBadRequest, "messages must not be empty", "invalid_request_error")
+	if rep, bad := s.openAIModel(*req.Model, "Text"); bad {
+		return rep
 	}
+	model := *req.Model
 	id := "chatcmpl-" + strings.ReplaceAll(newUUID(), "-", "")
 	created := time.Now().Unix()
+	words := len(strings.Fields(chatCompletion))
+	usage := map[string]any{"completion_tokens": words, "prompt_tokens": len(req.Messages) * 8, "total_tokens": words + len(req.Messages)*8,
+		"completion_tokens_details": nil, "prompt_tokens_details": nil}
 	if !req.Stream {
 		return reply{stream: func(w http.ResponseWriter) {
-			words := len(strings.Fields(chatCompletion))
 			writeJSON(w, http.StatusOK, map[string]any{
-				"id": id, "created": created, "model": req.Model, "object": "chat.completion", "system_fingerprint": nil,
-				"choices": []any{map[string]any{"finish_reason": "stop", "index": 0, "message": map[string]any{
+				"id": id, "created": created, "model": model, "object": "chat.completion", "system_fingerprint": nil,
+				"choices": []any{map[string]any{"finish_reason": "stop", "index": 0, "logprobs": nil, "message": map[string]any{
 					"content": chatCompletion, "role": "assistant", "tool_calls": nil, "function_call": nil}}},
-				"usage": map[string]any{"completion_tokens": words, "prompt_tokens": len(req.Messages) * 8, "total_tokens": words + len(req.Messages)*8,
-					"completion_tokens_details": nil, "prompt_tokens_details": nil},
+				"usage":        usage,
 				"service_tier": nil, "prompt_logprobs": nil,
 			})
 		}}
 	}
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	return reply{stream: func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "text/event-stream")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.WriteHeader(http.StatusOK)
 		flusher, _ := w.(http.Flusher)
-		chunk := func(delta map[string]any, finish any) {
-			b, _ := json.Marshal(map[string]any{
-				"id": id, "created": created, "model": req.Model, "object": "chat.completion.chunk",
-				"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}},
-			})
+		event := func(v map[string]any) {
+			v["id"], v["created"], v["model"], v["object"] = id, created, model, "chat.completion.chunk"
+			b, _ := json.Marshal(v)
 			fmt.Fprintf(w, "data: %s\n\n", b)
 			if flusher != nil {
 				flusher.Flush()
 			}
+		}
+		chunk := func(delta map[string]any, finish any) {
+			v := map[string]any{"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": nil}}}
+			if includeUsage {
+				v["usage"] = nil // as OpenAI does: null on every chunk but the last
+			}
+			event(v)
 		}
 		for i, word := range strings.SplitAfter(chatCompletion, " ") {
 			delta := map[string]any{"content": word}
@@ -204,6 +220,9 @@ func (s *Server) chatCompletions(c *call) reply {
 			chunk(delta, nil)
 		}
 		chunk(map[string]any{}, "stop")
+		if includeUsage {
+			event(map[string]any{"choices": []any{}, "usage": usage})
+		}
 		fmt.Fprint(w, "data: [DONE]\n\n")
 	}}
 }

@@ -414,7 +414,7 @@ func TestInference(t *testing.T) {
 	tok := s.Token()
 	code, env := raw(t, s, "GET", "/serverless/models", tok, "", "")
 	models, _ := env["data"].(map[string]any)["models"].([]any)
-	if code != 200 || len(models) != 5 || models[1].(map[string]any)["model_type"] != "Image" || models[1].(map[string]any)["context_length"] != nil ||
+	if code != 200 || len(models) != 6 || models[1].(map[string]any)["model_type"] != "Image" || models[1].(map[string]any)["context_length"] != nil ||
 		env["message"] != "Get models list successfully." {
 		t.Fatalf("models: %d %v", code, env)
 	}
@@ -492,7 +492,7 @@ func TestChatCompletions(t *testing.T) {
 		t.Fatalf("completion: %d %s", resp.StatusCode, b)
 	}
 
-	resp, b = post(s.Token(), `{"model":"m","stream":true,`+msg+`}`)
+	resp, b = post(s.Token(), `{"model":"meta-llama/Llama-3.1-8B-Instruct","stream":true,`+msg+`}`)
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		t.Fatalf("stream: %d %v", resp.StatusCode, resp.Header)
 	}

@@ -17,6 +17,11 @@ type Access struct {
 	Path     string
 	Status   int // 0 when the Server hung up without answering
 	Duration time.Duration
+	// Note says why a request was not carried out, or its answer not
+	// delivered ("not carried out: the server is shutting down", "not
+	// carried out: the client left", "answer not delivered: ..."); "" for
+	// the others.
+	Note string
 }
 
 // WithAccessLog makes the Server call f once per request it received
@@ -27,11 +32,16 @@ func WithAccessLog(f func(Access)) Option { return func(s *Server) { s.cfg.acces
 
 // Shutdown stops the Server gracefully: it stops accepting connections,
 // lets the requests in flight finish (injected latencies included), and
-// then closes the Server as Close does. When ctx ends first, Close cuts
-// short what is still running (a request body that never ends, say) and
-// Shutdown returns ctx's error.
+// then closes the Server as Close does. When ctx ends first, what is still
+// running is cut short at once: injected latencies and stalled bodies get
+// a 503 (they were not carried out) and every connection is closed, a
+// client that stopped reading included; Shutdown then returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.srv.Config.Shutdown(ctx)
+	if err != nil {
+		s.stop()
+		s.srv.CloseClientConnections()
+	}
 	s.Close()
 	return err
 }
@@ -41,9 +51,27 @@ func (s *Server) logAccess(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
 	defer func() {
-		s.cfg.accessLog(Access{Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status(), Duration: time.Since(start)})
+		p := recover()
+		a := Access{Method: r.Method, Path: r.URL.EscapedPath(), Status: rec.status(), Duration: time.Since(start), Note: rec.note}
+		if p != nil {
+			a.Status = 0 // aborted: the client got no answer
+		}
+		if a.Note == "" && rec.writeErr != nil {
+			a.Note = "answer not delivered: " + rec.writeErr.Error()
+		}
+		s.cfg.accessLog(a)
+		if p != nil {
+			panic(p)
+		}
 	}()
 	s.mux.ServeHTTP(rec, r)
+}
+
+// setNote tells the access log why a request was not carried out.
+func setNote(w http.ResponseWriter, note string) {
+	if rec, ok := w.(*statusRecorder); ok {
+		rec.note = note
+	}
 }
 
 // statusRecorder notes the status an answer was given. It passes hijacking
@@ -52,6 +80,8 @@ type statusRecorder struct {
 	http.ResponseWriter
 	code     int
 	hijacked bool
+	note     string
+	writeErr error
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -65,7 +95,11 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	if err != nil && w.writeErr == nil {
+		w.writeErr = err
+	}
+	return n, err
 }
 
 func (w *statusRecorder) Flush() {

@@ -4,15 +4,15 @@
 //
 // The fake serves the documented routes under /api/v1 (API keys, login, SSH
 // keys, the compute catalog, GPU instances, billing and inference) with the
-// documented envelope, and a small OpenAI-shaped chat completion route at
-// /v1/chat/completions. It checks bearer tokens (its seed key, every live key
-// it created and every live login JWT; a deleted key gets 401), and can
-// inject faults: error statuses with Retry-After, latency, and hang-ups
-// before handling or after committing a create. It records every request
-// (the most recent 10 000 by default). A Server is safe for concurrent use.
+// documented envelope, and a small OpenAI-compatible surface under /v1
+// (chat completions, models, embeddings). It checks bearer tokens (its seed
+// key, every live key it created and every live login JWT; a deleted key
+// gets 401), and can inject faults: error statuses with Retry-After,
+// latency, and hang-ups before handling or after committing a create. It
+// records every request (the most recent 10 000, and at most
+// DefaultRequestLogBytes, by default). A Server is safe for concurrent use.
 //
-//	srv := nebulatest.NewServer()
-//	defer srv.Close()
+//	srv := nebulatest.New(t) // closed by t.Cleanup
 //	client, err := srv.NewClient()
 package nebulatest
 
@@ -33,7 +33,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+	"unicode/utf8"
 
 	nebula "github.com/nebula-sdk/nebula-go"
 )
@@ -44,6 +46,19 @@ const BasePath = "/api/v1"
 // DefaultRequestLogLimit is how many requests a Server keeps in its log
 // unless WithRequestLogLimit says otherwise.
 const DefaultRequestLogLimit = 10000
+
+// DefaultRequestLogBytes bounds the memory of the request log unless
+// WithRequestLogBytes says otherwise: the oldest requests are dropped once
+// the bodies, paths and headers kept add up to more.
+const DefaultRequestLogBytes = 64 << 20
+
+// DefaultGrace is how long Close waits for requests in flight before it
+// closes their connections, unless WithGrace says otherwise.
+const DefaultGrace = 5 * time.Second
+
+// readHeaderTimeout drops a client that takes longer to send a request
+// head: slow clients cannot hold connections for good.
+const readHeaderTimeout = 30 * time.Second
 
 // DefaultBootTime is how long a new instance stays "Creating" unless
 // WithBootTime says otherwise.
@@ -62,6 +77,10 @@ type Server struct {
 	cancel context.CancelFunc
 
 	cfg config
+
+	closeOnce sync.Once
+	connsMu   sync.Mutex
+	conns     map[net.Conn]struct{} // open connections, to cut stalled bodies short
 
 	mu        sync.Mutex
 	st        *state
@@ -89,6 +108,11 @@ type config struct {
 	users       map[string]*user // by username
 	bootTime    time.Duration
 	logLimit    int
+	logBytes    int64
+	grace       time.Duration
+	headerWait  time.Duration // the read-header timeout; tests shorten it
+	strict      bool
+	tb          testing.TB // where WithStrict reports; set by New
 	control     bool
 	listener    net.Listener
 	stateReader io.Reader
@@ -144,7 +168,7 @@ func WithListener(l net.Listener) Option { return func(s *Server) { s.cfg.listen
 //	POST   /_fake/faults    inject a Fault given as JSON (or a JSON array of them)
 //	GET    /_fake/faults    the faults not used up yet
 //	DELETE /_fake/faults    drop every fault
-//	GET    /_fake/requests  the request log, credentials redacted
+//	GET    /_fake/requests  the request log, streamed, credentials redacted
 //	POST   /_fake/reset     Reset
 //
 // They need no token, are not logged and take no faults: serve them on
@@ -152,14 +176,48 @@ func WithListener(l net.Listener) Option { return func(s *Server) { s.cfg.listen
 func WithControlRoutes() Option { return func(s *Server) { s.cfg.control = true } }
 
 // WithBootTime sets how long a new instance stays "Creating" before it is
-// "Running" (and how long the transitional states of stop and reboot last).
-// The default is DefaultBootTime; 0 makes the transitions immediate.
+// "Running". Stop, Start and Reboot take effect at once (the fake has no
+// other transitional states). The default is DefaultBootTime; 0 makes a
+// new instance "Running" at once.
 func WithBootTime(d time.Duration) Option { return func(s *Server) { s.cfg.bootTime = max(d, 0) } }
 
 // WithRequestLogLimit bounds the request log to the n most recent requests
 // (older ones are dropped), so that a long-running fake keeps constant
 // memory. The default is DefaultRequestLogLimit; n <= 0 keeps every request.
 func WithRequestLogLimit(n int) Option { return func(s *Server) { s.cfg.logLimit = n } }
+
+// WithRequestLogBytes bounds the request log's memory to about n bytes
+// (bodies, paths, queries and headers): the oldest requests are dropped
+// first, and the newest one is always kept. The default is
+// DefaultRequestLogBytes; n <= 0 removes the byte bound (the entry bound of
+// WithRequestLogLimit still applies).
+func WithRequestLogBytes(n int64) Option { return func(s *Server) { s.cfg.logBytes = n } }
+
+// WithGrace sets how long Close waits for requests in flight before it
+// closes every connection (a client that stopped reading included). The
+// default is DefaultGrace.
+func WithGrace(d time.Duration) Option { return func(s *Server) { s.cfg.grace = max(d, 0) } }
+
+// WithStrict makes a Server started by New fail its test (through
+// testing.TB.Errorf, naming the method and path) on every request the fake
+// could not serve: a route it does not have, or a body it could not parse.
+// A 404 it serves on purpose (an unknown ID) is no failure, nor is an
+// injected fault. NewServer and NewServerE refuse it: they have no test to
+// report to.
+func WithStrict() Option { return func(s *Server) { s.cfg.strict = true } }
+
+// New starts a Server for the test t and closes it when the test ends
+// (t.Cleanup). With WithStrict, requests the fake could not serve fail t. A
+// Server that cannot start (an invalid WithState) fails t at once.
+func New(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	s, err := newServer(t, opts)
+	if err != nil {
+		t.Fatalf("nebulatest: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
 
 // NewServer starts a fake API on a loopback address. The account starts with
 // one API key, the seed key (ID 1, name "default"), whose value Token
@@ -176,8 +234,13 @@ func NewServer(opts ...Option) *Server {
 // NewServerE is NewServer returning an error instead of panicking: a state
 // given by WithState that cannot be read or is not a valid saved state.
 // Nothing is served when it fails.
-func NewServerE(opts ...Option) (*Server, error) {
+func NewServerE(opts ...Option) (*Server, error) { return newServer(nil, opts) }
+
+func newServer(tb testing.TB, opts []Option) (*Server, error) {
 	s := &Server{cfg: config{
+		logBytes:    DefaultRequestLogBytes,
+		grace:       DefaultGrace,
+		headerWait:  readHeaderTimeout,
 		jwtLifetime: 2 * time.Hour,
 		jwtKey:      []byte(randomToken(32)),
 		users:       map[string]*user{},
@@ -190,6 +253,10 @@ func NewServerE(opts ...Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(s)
 	}
+	if s.cfg.strict && tb == nil {
+		return nil, errors.New("WithStrict needs a test to report to: start the server with nebulatest.New(t, ...)")
+	}
+	s.cfg.tb = tb
 	if s.cfg.seed == "" {
 		s.cfg.seed = newKeyValue()
 	}
@@ -200,16 +267,34 @@ func NewServerE(opts ...Option) (*Server, error) {
 			return nil, err
 		}
 		s.st = st
+		// Reset keeps the seed token the restarted server hands out.
+		s.cfg.seed = st.seed
 	}
-	s.log = newRequestLog(s.cfg.logLimit)
+	s.log = newRequestLog(s.cfg.logLimit, s.cfg.logBytes)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mux = http.NewServeMux()
 	s.routes()
 
 	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
-	s.srv.Config.ConnState = func(_ net.Conn, cs http.ConnState) {
-		if cs == http.StateNew && s.onNewConn != nil {
-			s.onNewConn()
+	s.srv.Config.ReadHeaderTimeout = s.cfg.headerWait
+	// A request's head and body must arrive within ReadTimeout, which
+	// net/http sets on the connection per request, at no cost to us.
+	s.srv.Config.ReadTimeout = s.cfg.headerWait + bodyTimeout
+	s.srv.Config.IdleTimeout = 2 * time.Minute
+	s.conns = map[net.Conn]struct{}{}
+	s.srv.Config.ConnState = func(c net.Conn, cs http.ConnState) {
+		switch cs {
+		case http.StateNew:
+			s.connsMu.Lock()
+			s.conns[c] = struct{}{}
+			s.connsMu.Unlock()
+			if s.onNewConn != nil {
+				s.onNewConn()
+			}
+		case http.StateClosed, http.StateHijacked:
+			s.connsMu.Lock()
+			delete(s.conns, c)
+			s.connsMu.Unlock()
 		}
 	}
 	if s.cfg.listener != nil {
@@ -234,11 +319,22 @@ func loopbackTransport() *http.Transport {
 	}
 }
 
-// Close stops the Server, ending injected latencies and stalled request
-// bodies at once, and waits for its handlers to return.
+// Close stops the Server. Injected latencies and stalled request bodies end
+// at once, and those requests are not carried out: they get a 503 failed
+// envelope (or their connection is closed), never a success. Close waits
+// for the other requests in flight for at most the grace period
+// (WithGrace), then closes every connection, and returns once every
+// handler has. Calling it again does nothing.
 func (s *Server) Close() {
-	s.cancel()
-	s.srv.Close()
+	s.closeOnce.Do(func() {
+		s.stop()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.grace)
+		defer cancel()
+		if err := s.srv.Config.Shutdown(ctx); err != nil {
+			s.srv.CloseClientConnections()
+		}
+		s.srv.Close()
+	})
 }
 
 // Reset puts the Server back in its initial state: the seed key only (with
@@ -251,7 +347,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.st = st
 	s.faults = nil
-	s.log = newRequestLog(s.cfg.logLimit)
+	s.log = newRequestLog(s.cfg.logLimit, s.cfg.logBytes)
 }
 
 // Token returns the seed API key's value: a live credential until the seed
@@ -307,74 +403,156 @@ func (s *Server) RevokeJWTs() {
 	clear(s.st.jwts)
 }
 
-// requestLog is a ring of the most recent requests.
+// requestLog is a ring of the most recent requests, bounded in entries
+// and in bytes. The ring grows by doubling up to the entry bound and is
+// never copied again: appending to a slice of 10 000 entries and
+// compacting it cost a third of a request's handling.
 type requestLog struct {
-	limit   int // <= 0: unbounded
-	entries []logEntry
-	next    int // where the next entry goes once the ring is full
-	seq     int // requests ever logged
+	limit    int   // <= 0: no entry bound
+	maxBytes int64 // <= 0: no byte bound
+	ring     []logEntry
+	head     int   // the oldest entry
+	n        int   // entries kept
+	bytes    int64 // their size
+	seq      int   // requests ever logged
 }
 
-func newRequestLog(limit int) requestLog { return requestLog{limit: limit} }
+func newRequestLog(limit int, maxBytes int64) requestLog {
+	return requestLog{limit: limit, maxBytes: maxBytes}
+}
 
-// logEntry is a Request as the log keeps it: headers as one flat slice
-// rather than a map, which takes a third of the memory (a long-running fake
-// keeps thousands of entries).
+// logEntry is a Request as the log keeps it: its text (method, path,
+// query and every header) as one string, and the time as a number. A
+// long-running fake keeps thousands of entries, and every garbage
+// collection scans them: two pointers per entry instead of a dozen made
+// the collector's share of a request small again.
 type logEntry struct {
-	method, path, query string
-	header              []headerField
-	body                []byte
-	time                time.Time
+	text  string // method "\n" path "\n" query "\n" then "Name:value\n" per header value
+	body  []byte
+	nanos int64 // the time received, in Unix nanoseconds
+	bytes int64 // what the entry holds, for the byte bound
 }
 
-// headerField is one value of a header; a header with several values has
-// several fields.
-type headerField struct{ name, value string }
+// entryOverhead is about what an entry costs beside its text and body.
+const entryOverhead = 64
 
 func newLogEntry(r *http.Request, path string, body []byte) logEntry {
-	n := 0
-	for _, vs := range r.Header {
-		n += len(vs)
-	}
-	fields := make([]headerField, 0, n)
+	n := len(r.Method) + len(path) + len(r.URL.RawQuery) + 3
 	for name, vs := range r.Header {
 		for _, v := range vs {
-			fields = append(fields, headerField{name, v})
+			n += len(name) + len(v) + 2
 		}
 	}
-	return logEntry{method: r.Method, path: path, query: r.URL.RawQuery, header: fields, body: body, time: time.Now()}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(r.Method)
+	b.WriteByte('\n')
+	b.WriteString(path)
+	b.WriteByte('\n')
+	b.WriteString(r.URL.RawQuery)
+	b.WriteByte('\n')
+	for name, vs := range r.Header {
+		for _, v := range vs {
+			b.WriteString(name)
+			b.WriteByte(':')
+			b.WriteString(v)
+			b.WriteByte('\n')
+		}
+	}
+	e := logEntry{text: b.String(), body: body, nanos: time.Now().UnixNano()}
+	e.bytes = int64(entryOverhead + len(e.text) + cap(e.body))
+	return e
 }
+
+// parts splits the entry's text. Header values hold no "\n" (net/http
+// refuses them) and names no ":".
+func (e *logEntry) parts() (method, path, query, headers string) {
+	method, rest, _ := strings.Cut(e.text, "\n")
+	path, rest, _ = strings.Cut(rest, "\n")
+	query, headers, _ = strings.Cut(rest, "\n")
+	return method, path, query, headers
+}
+
+// eachHeader calls f with every header value, in the order kept.
+func eachHeader(headers string, f func(name, value string)) {
+	for headers != "" {
+		var line string
+		line, headers, _ = strings.Cut(headers, "\n")
+		name, value, _ := strings.Cut(line, ":")
+		f(name, value)
+	}
+}
+
+func (e *logEntry) time() time.Time { return time.Unix(0, e.nanos) }
 
 // request returns a fresh Request, so that a caller editing it cannot
 // change the log.
 func (e logEntry) request() Request {
-	h := make(http.Header, len(e.header))
-	for _, f := range e.header {
-		h[f.name] = append(h[f.name], f.value)
-	}
-	r := Request{Method: e.method, Path: e.path, Query: e.query, Header: h, Time: e.time}
+	method, path, query, headers := e.parts()
+	h := make(http.Header)
+	eachHeader(headers, func(name, value string) { h[name] = append(h[name], value) })
+	r := Request{Method: method, Path: path, Query: query, Header: h, Time: e.time()}
 	if e.body != nil {
 		r.Body = append([]byte(nil), e.body...)
 	}
 	return r
 }
 
-// add logs e and returns its sequence number.
+// add logs e, drops the oldest entries beyond the bounds (never e itself),
+// and returns e's sequence number.
 func (l *requestLog) add(e logEntry) int {
 	l.seq++
-	if l.limit <= 0 || len(l.entries) < l.limit {
-		l.entries = append(l.entries, e)
-		return l.seq
+	if l.limit > 0 && l.n >= l.limit {
+		l.pop()
 	}
-	l.entries[l.next] = e
-	l.next = (l.next + 1) % l.limit
+	if l.n == len(l.ring) {
+		size := max(16, 2*len(l.ring))
+		if l.limit > 0 {
+			size = min(size, l.limit)
+		}
+		ring := make([]logEntry, size)
+		for i := range l.n {
+			ring[i] = l.at(i)
+		}
+		l.ring, l.head = ring, 0
+	}
+	l.ring[(l.head+l.n)%len(l.ring)] = e
+	l.n++
+	l.bytes += e.bytes
+	for l.n > 1 && l.maxBytes > 0 && l.bytes > l.maxBytes {
+		l.pop()
+	}
 	return l.seq
 }
 
+// at returns the i-th oldest entry.
+func (l *requestLog) at(i int) logEntry { return l.ring[(l.head+i)%len(l.ring)] }
+
+// pop drops the oldest entry.
+func (l *requestLog) pop() {
+	l.bytes -= l.ring[l.head].bytes
+	l.ring[l.head] = logEntry{} // let the body go
+	l.head = (l.head + 1) % len(l.ring)
+	l.n--
+}
+
+func (l *requestLog) len() int { return l.n }
+
+// snapshot returns the entries kept, oldest first, and the sequence number
+// of the first. The entries share their bodies with the log, which never
+// changes a body it holds.
+func (l *requestLog) snapshot() ([]logEntry, int) {
+	out := make([]logEntry, l.n)
+	for i := range out {
+		out[i] = l.at(i)
+	}
+	return out, l.seq - len(out) + 1
+}
+
 func (l *requestLog) all() []Request {
-	out := make([]Request, 0, len(l.entries))
-	for i := range l.entries {
-		out = append(out, l.entries[(l.next+i)%len(l.entries)].request())
+	out := make([]Request, 0, l.n)
+	for i := range l.n {
+		out = append(out, l.at(i).request())
 	}
 	return out
 }
@@ -589,20 +767,31 @@ const (
 
 var errBodyTooLarge = errors.New("request body too large")
 
-// readBody reads r's body, giving up when it is too large, when it takes
-// longer than bodyTimeout, or at once when the Server closes: a client that
-// stalls mid-body must not hold Close up.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// stop ends what the Server is waiting for: injected latencies (through
+// s.ctx) and request bodies still arriving (a read deadline in the past on
+// every connection; their handlers answer 503). Answers being written go
+// on.
+func (s *Server) stop() {
+	s.cancel()
+	s.connsMu.Lock()
+	defer s.connsMu.Unlock()
+	for c := range s.conns {
+		_ = c.SetReadDeadline(time.Now())
+	}
+}
+
+// readBody reads r's body, giving up when it is too large, when the request
+// takes longer than the server's ReadTimeout (head and body), or at once
+// when the Server closes: a client that stalls mid-body must not hold Close
+// up.
+func (s *Server) readBody(_ http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
 	if s.onBody != nil {
 		s.onBody()
 	}
-	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(bodyTimeout))
-	stop := context.AfterFunc(s.ctx, func() { _ = rc.SetReadDeadline(time.Now()) })
-	defer stop()
+	// The time limit is the server's ReadTimeout; stop cuts reads short.
 	if r.ContentLength > maxRequestBody {
 		return nil, errBodyTooLarge
 	}
@@ -641,6 +830,10 @@ type reply struct {
 	contentType string // with raw: an answer that is not an envelope
 	raw         []byte
 	stream      func(http.ResponseWriter) // writes the whole answer itself
+
+	// unserved marks a request the fake could not serve (no such route, a
+	// body it could not parse), which WithStrict reports.
+	unserved bool
 }
 
 func ok(data any, message string) reply {
@@ -652,11 +845,23 @@ func fail(status int, message string) reply { return reply{status: status, messa
 // handler is an API route's logic. It runs without s.mu held.
 type handler func(*call) reply
 
+// routeKind says what a route needs and how it answers errors.
+type routeKind int
+
+const (
+	public routeKind = iota // no token
+	authed                  // a token, errors in the envelope
+	openAI                  // a token, errors in OpenAI's shape
+)
+
 // handle registers an API route that needs a token.
-func (s *Server) handle(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, true)) }
+func (s *Server) handle(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, authed)) }
 
 // handlePublic registers an API route that needs no token.
-func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, false)) }
+func (s *Server) handlePublic(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, public)) }
+
+// handleOpenAI registers a route of the OpenAI-compatible surface.
+func (s *Server) handleOpenAI(pattern string, h handler) { s.mux.Handle(pattern, s.api(h, openAI)) }
 
 // serveHTTP routes a request. Unmatched paths get a failed envelope.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -667,32 +872,56 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// notFound answers what no route matches: 405 where another method would
-// match, else 404, with a hint for the docs' examples that repeat /api/v1.
-func (s *Server) notFound(c *call) reply {
+// allowedMethods lists the other methods a route serves at r's path.
+func (s *Server) allowedMethods(r *http.Request, catchAll string) []string {
 	var allowed []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch} {
-		if m == c.r.Method {
+		if m == r.Method {
 			continue
 		}
-		probe := c.r.Clone(context.Background())
+		probe := r.Clone(context.Background())
 		probe.Method = m
-		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+		if _, pattern := s.mux.Handler(probe); pattern != catchAll && pattern != "" {
 			allowed = append(allowed, m)
 		}
 	}
-	if len(allowed) > 0 {
-		return fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
+	return allowed
+}
+
+// notFound answers what no route matches: 405 where another method would
+// match, else 404, with a hint for the docs' examples that repeat /api/v1.
+func (s *Server) notFound(c *call) reply {
+	var rep reply
+	switch allowed := s.allowedMethods(c.r, "/"); {
+	case len(allowed) > 0:
+		rep = fail(http.StatusMethodNotAllowed, "Method Not Allowed: use "+strings.Join(allowed, " or "))
+	case strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/"):
+		rep = fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
+	default:
+		rep = fail(http.StatusNotFound, "Not Found")
 	}
-	if strings.HasPrefix(c.r.URL.Path, BasePath+BasePath+"/") {
-		return fail(http.StatusNotFound, "Not Found: the path repeats /api/v1 (the API URL already ends in /api/v1)")
-	}
-	return fail(http.StatusNotFound, "Not Found")
+	rep.unserved = true
+	return rep
+}
+
+// notCarriedOut answers a request the Server gave up on as it shut down.
+func notCarriedOut(w http.ResponseWriter) {
+	setNote(w, "not carried out: the server is shutting down")
+	w.Header().Set("Connection", "close")
+	writeReply(w, fail(http.StatusServiceUnavailable, "The fake API is shutting down: the request was not carried out"))
+}
+
+// clientLeft drops a request whose client went away before it was carried
+// out: nothing was done, and nothing is answered.
+func clientLeft(w http.ResponseWriter) {
+	setNote(w, "not carried out: the client left")
+	panic(http.ErrAbortHandler)
 }
 
 // api wraps a route: it reads the body, logs the request, applies any
-// fault, checks the token when auth is set, runs h and writes its reply.
-func (s *Server) api(h handler, auth bool) http.Handler {
+// fault, checks the token unless the route is public, runs h and writes
+// its reply.
+func (s *Server) api(h handler, kind routeKind) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, bodyErr := s.readBody(w, r)
 		path := r.URL.EscapedPath()
@@ -702,11 +931,14 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 		}
 
 		entry := newLogEntry(r, path, body)
+		token, hasToken := bearer(r)
 		s.mu.Lock()
 		seq := s.log.add(entry)
 		fault, faulty := s.takeFault(r.Method, faultPath)
+		// Checked now, under the lock the log takes anyway.
+		authorized := hasToken && s.validToken(token)
 		s.mu.Unlock()
-		w.Header().Set("X-Request-Id", "req-"+strconv.Itoa(seq))
+		w.Header()["X-Request-Id"] = []string{"req-" + strconv.Itoa(seq)}
 
 		if faulty && fault.Latency > 0 {
 			t := time.NewTimer(fault.Latency)
@@ -714,9 +946,16 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			case <-t.C:
 			case <-r.Context().Done():
 				t.Stop()
-				return
+				if s.ctx.Err() != nil {
+					// Closing cuts reads short, which ends the request's
+					// context too: say why.
+					notCarriedOut(w)
+					return
+				}
+				clientLeft(w)
 			case <-s.ctx.Done():
 				t.Stop()
+				notCarriedOut(w)
 				return
 			}
 		}
@@ -736,19 +975,34 @@ func (s *Server) api(h handler, auth bool) http.Handler {
 			writeReply(w, fail(fault.Status, "injected fault: "+http.StatusText(fault.Status)))
 			return
 		}
+		if bodyErr != nil && s.ctx.Err() != nil {
+			notCarriedOut(w)
+			return
+		}
 
 		var rep reply
 		switch {
+		case errors.Is(bodyErr, errBodyTooLarge) && kind == openAI:
+			rep = openAIError(http.StatusRequestEntityTooLarge, "Request body too large", "invalid_request_error", "", "")
 		case errors.Is(bodyErr, errBodyTooLarge):
 			rep = fail(http.StatusRequestEntityTooLarge, "Request body too large")
+		case bodyErr != nil && kind == openAI:
+			rep = openAIError(http.StatusBadRequest, "Could not read the request body", "invalid_request_error", "", "")
 		case bodyErr != nil:
 			rep = fail(http.StatusBadRequest, "Could not read the request body")
-		case auth && r.Header.Get("Authorization") == "":
+		case kind == openAI && r.Header.Get("Authorization") == "":
+			rep = openAIError(http.StatusUnauthorized, "You didn't provide an API key: send the header Authorization: Bearer <API key>", "invalid_request_error", "", "missing_api_key")
+		case kind == openAI && !authorized:
+			rep = openAIError(http.StatusUnauthorized, "Incorrect API key provided", "invalid_request_error", "", "invalid_api_key")
+		case kind == authed && r.Header.Get("Authorization") == "":
 			rep = fail(http.StatusUnauthorized, "Not authenticated: send the header Authorization: Bearer <API key or JWT>")
-		case auth && !s.authorized(r):
+		case kind == authed && !authorized:
 			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
 		default:
 			rep = h(&call{r: r, body: body})
+		}
+		if rep.unserved && s.cfg.strict {
+			s.cfg.tb.Errorf("nebulatest: the fake could not serve %s %s: %d %s", r.Method, path, rep.status, rep.message)
 		}
 		if faulty && fault.HangUp == HangUpAfter {
 			hangUp(w)
@@ -777,8 +1031,13 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		rep.stream(w)
 		return
 	case rep.raw != nil:
-		w.Header().Set("Content-Type", rep.contentType)
-		w.Header().Set("Content-Length", strconv.Itoa(len(rep.raw)))
+		h := w.Header()
+		if rep.contentType == "application/json" {
+			h["Content-Type"] = jsonContentType
+		} else {
+			h.Set("Content-Type", rep.contentType)
+		}
+		h["Content-Length"] = []string{strconv.Itoa(len(rep.raw))}
 		w.WriteHeader(rep.status)
 		w.Write(rep.raw)
 		return
@@ -828,13 +1087,18 @@ type envelopeNoData struct {
 	Status  string `json:"status"`
 }
 
+// jsonContentType is shared by every answer's header: net/http only reads
+// it. Header.Set would allocate a slice per answer.
+var jsonContentType = []string{"application/json"}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"data":null,"message":"nebulatest: cannot encode the answer","status":"failed"}`)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
@@ -850,17 +1114,13 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	token, ok := bearer(r)
-	if !ok {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// validToken says whether token is a live API key or login JWT. s.mu must
+// be held.
+func (s *Server) validToken(token string) bool {
 	if exp, ok := s.st.jwts[token]; ok {
 		return time.Now().Before(exp)
 	}
-	_, ok = s.st.keysByValue[token]
+	_, ok := s.st.keysByValue[token]
 	return ok
 }
 
@@ -888,6 +1148,9 @@ func (s *Server) routes() {
 	s.handlePublic("POST "+BasePath+"/login", s.login)
 	s.handle("POST "+BasePath+"/api-keys", s.createKey)
 	s.handle("GET "+BasePath+"/api_keys", s.listKeys)
+	// Nebula's own MCP server lists keys here ("to include the team keys");
+	// its live shape is unverified, so it answers as /api_keys does.
+	s.handle("GET "+BasePath+"/keys", s.listKeys)
 	s.handle("DELETE "+BasePath+"/api-keys/{id}", s.deleteKey)
 
 	s.handle("POST "+BasePath+"/ssh-keys", s.createSSHKey)
@@ -911,7 +1174,10 @@ func (s *Server) routes() {
 
 	s.handle("GET "+BasePath+"/serverless/models", s.listModels)
 	s.handle("POST "+BasePath+"/images/generation", s.generateImage)
-	s.handlePublic("POST /v1/chat/completions", s.chatCompletions)
+	s.handleOpenAI("POST /v1/chat/completions", s.chatCompletions)
+	s.handleOpenAI("GET /v1/models", s.openAIModels)
+	s.handleOpenAI("POST /v1/embeddings", s.embeddings)
+	s.handlePublic("/v1/", s.openAINotFound)
 
 	s.handlePublic("/", s.notFound)
 	if s.cfg.control {
@@ -927,7 +1193,8 @@ func (s *Server) routes() {
 func decodeJSON(c *call, v any) (reply, bool) {
 	var problems []string
 	status := http.StatusBadRequest
-	if ct := c.r.Header.Get("Content-Type"); ct != "" {
+	// The common case skips mime.ParseMediaType, which builds a map.
+	if ct := c.r.Header.Get("Content-Type"); ct != "" && ct != "application/json" {
 		mt, _, _ := mime.ParseMediaType(ct)
 		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 			if len(mt) > 64 || mt == "" {
@@ -938,13 +1205,17 @@ func decodeJSON(c *call, v any) (reply, bool) {
 		}
 	}
 	if len(bytes.TrimSpace(c.body)) == 0 {
-		return fail(http.StatusUnprocessableEntity, "A JSON request body is required"), true
+		rep := fail(http.StatusUnprocessableEntity, "A JSON request body is required")
+		rep.unserved = true
+		return rep, true
 	}
 	if err := json.Unmarshal(c.body, v); err != nil {
 		problems = append(problems, describeJSONError(c.body, err))
 	}
 	if len(problems) > 0 {
-		return fail(status, strings.Join(problems, "; ")), true
+		rep := fail(status, strings.Join(problems, "; "))
+		rep.unserved = true
+		return rep, true
 	}
 	return reply{}, false
 }
@@ -980,4 +1251,59 @@ func jsonKind(goKind string) string {
 		return "string"
 	}
 	return goKind
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it (HTML characters and U+2028/U+2029 included; invalid UTF-8
+// as U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -4,17 +4,20 @@
 //
 //	go run ./cmd/nebula-fake [flags]
 //
-// Its first two lines on stdout are
+// Its first three lines on stdout are
 //
 //	NEBULA_API_URL=http://HOST:PORT/api/v1
 //	NEBULA_API_KEY=<seed token>
+//	NEBULA_INFERENCE_URL=http://HOST:PORT/v1
 //
-// and nothing else is ever written there, so a harness may read those two
+// and nothing else is ever written there, so a harness may read those
 // lines (or eval them) and stop reading. Every request then gets one line on
-// stderr (time, method, path, status, duration; never a credential). The
-// control routes under /_fake/ (faults, request log, reset) are always
-// served. SIGINT or SIGTERM shut it down gracefully: requests in flight
-// finish (for up to -grace), -state is saved, and it exits 0.
+// stderr (time, method, path, status, duration, and why a request was not
+// carried out; never a credential). The control routes under /_fake/
+// (faults, request log, reset) are always served. SIGINT or SIGTERM shut it
+// down: requests in flight finish for up to -grace, then every connection
+// is closed (a request cut short is never answered as a success), -state is
+// saved, and it exits 0.
 //
 // Flags:
 //
@@ -24,10 +27,14 @@
 //	-uuids              API key IDs are UUID strings instead of integers
 //	-user name:password lets name log in through POST /login (repeatable)
 //	-boot-time 50ms     how long a new instance stays "Creating"
-//	-state FILE         load the fake's state from FILE if it exists, save it
-//	                    there at exit (atomically; the file holds live keys)
+//	-state FILE         load the fake's state from FILE if it exists and is not
+//	                    empty, save it there at exit (atomically, 0600: the
+//	                    file holds live keys)
 //	-log-limit 10000    requests kept for GET /_fake/requests (<= 0: all)
-//	-grace 5s           how long shutdown waits for requests in flight
+//	-log-bytes 67108864 bytes of requests kept (bodies, paths, headers; the
+//	                    newest is always kept; <= 0: no byte bound)
+//	-grace 5s           how long shutdown waits for requests in flight before
+//	                    it closes every connection
 //	-proxy URL          check the live API instead of faking it (see proxy.go)
 //	-record DIR         with -proxy: write each exchange as a cassette in DIR
 //	-replay DIR         serve the cassettes in DIR instead of the fake
@@ -53,7 +60,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -89,6 +95,7 @@ type config struct {
 	bootTime  time.Duration
 	statePath string
 	logLimit  int
+	logBytes  int64
 	grace     time.Duration
 	proxy     string // -proxy URL: check the live API instead of faking it
 	record    string // -record DIR: cassettes of what -proxy saw
@@ -96,19 +103,35 @@ type config struct {
 }
 
 // userFlag collects -user name:password flags.
-type userFlag []user
+type userFlag struct {
+	users []user
+	// err is the first refused flag. Set never returns it: the flag
+	// package would print the value, password and all.
+	err error
+}
 
 type user struct{ name, password string }
 
 func (u *userFlag) String() string {
-	names := make([]string, len(*u))
-	for i, usr := range *u {
+	if u == nil {
+		return ""
+	}
+	names := make([]string, len(u.users))
+	for i, usr := range u.users {
 		names[i] = usr.name + ":…" // never a password, even in usage text
 	}
 	return strings.Join(names, ",")
 }
 
 func (u *userFlag) Set(v string) error {
+	if err := u.add(v); err != nil && u.err == nil {
+		u.err = fmt.Errorf("-user: %w", err)
+	}
+	return nil
+}
+
+// add adds the user of a -user flag. Its errors never hold the password.
+func (u *userFlag) add(v string) error {
 	name, password, found := strings.Cut(v, ":")
 	switch {
 	case !found || name == "":
@@ -117,12 +140,12 @@ func (u *userFlag) Set(v string) error {
 		// The request log redacts passwords of 4 characters or more only.
 		return fmt.Errorf("the password of %q must have at least 4 characters", name)
 	}
-	for _, usr := range *u {
+	for _, usr := range u.users {
 		if usr.name == name {
 			return fmt.Errorf("user %q given twice", name)
 		}
 	}
-	*u = append(*u, user{name, password})
+	u.users = append(u.users, user{name, password})
 	return nil
 }
 
@@ -131,7 +154,7 @@ func (u *userFlag) Set(v string) error {
 var tokenPattern = regexp.MustCompile(`^ak_[A-Za-z0-9_-]{8,}$`)
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	cfg := config{users: userFlag{}}
+	var cfg config
 	fs := flag.NewFlagSet("nebula-fake", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8474", "`host:port` to listen on; port 0 picks a free one, an empty host means 127.0.0.1")
@@ -141,6 +164,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.bootTime, "boot-time", nebulatest.DefaultBootTime, "how long a new instance stays Creating")
 	fs.StringVar(&cfg.statePath, "state", "", "load the state from `FILE` if it exists and save it there at exit (it holds live keys)")
 	fs.IntVar(&cfg.logLimit, "log-limit", nebulatest.DefaultRequestLogLimit, "requests kept for GET /_fake/requests (<= 0: all)")
+	fs.Int64Var(&cfg.logBytes, "log-bytes", nebulatest.DefaultRequestLogBytes, "bytes of requests kept for GET /_fake/requests, bodies and headers included; the newest is always kept (<= 0: no byte bound)")
 	fs.DurationVar(&cfg.grace, "grace", defaultGrace, "how long shutdown waits for requests in flight")
 	addProxyFlags(fs, &cfg)
 	fs.Usage = func() {
@@ -151,6 +175,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return cfg, err
 	}
 	switch {
+	case cfg.users.err != nil:
+		return cfg, cfg.users.err
 	case fs.NArg() > 0:
 		return cfg, fmt.Errorf("unexpected argument %q: nebula-fake takes flags only", fs.Arg(0))
 	case cfg.token != "" && !tokenPattern.MatchString(cfg.token):
@@ -194,7 +220,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		nebulatest.WithControlRoutes(),
 		nebulatest.WithBootTime(cfg.bootTime),
 		nebulatest.WithRequestLogLimit(cfg.logLimit),
-		nebulatest.WithAccessLog(accessLogger(logs, cfg.users)),
+		nebulatest.WithRequestLogBytes(cfg.logBytes),
+		nebulatest.WithAccessLog(accessLogger(logs, cfg.users.users)),
+		nebulatest.WithGrace(cfg.grace),
 	}
 	if cfg.token != "" {
 		opts = append(opts, nebulatest.WithSeedToken(cfg.token))
@@ -202,7 +230,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if cfg.uuids {
 		opts = append(opts, nebulatest.WithUUIDs())
 	}
-	for _, u := range cfg.users {
+	for _, u := range cfg.users.users {
 		opts = append(opts, nebulatest.WithUser(u.name, u.password))
 	}
 	loaded := false
@@ -212,7 +240,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			logs.printf("nebula-fake: -state %s: %v", cfg.statePath, err)
 			return exitFail
 		}
-		if state != nil {
+		switch {
+		case state == nil:
+		case len(bytes.TrimSpace(state)) == 0:
+			// An empty file (mktemp's) is no state yet.
+			logs.printf("nebula-fake: -state %s is empty: starting fresh", cfg.statePath)
+		default:
 			opts = append(opts, nebulatest.WithState(bytes.NewReader(state)))
 			loaded = true
 		}
@@ -232,9 +265,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	base := baseURL(cfg.addr, l.Addr())
-	// One write, straight to stdout: a reader sees both lines at once, and
+	// One write, straight to stdout: a reader sees the lines at once, and
 	// nothing more is ever written there.
-	if _, err := io.WriteString(stdout, "NEBULA_API_URL="+base+nebulatest.BasePath+"\nNEBULA_API_KEY="+srv.Token()+"\n"); err != nil {
+	lines := "NEBULA_API_URL=" + base + nebulatest.BasePath + "\nNEBULA_API_KEY=" + srv.Token() + "\nNEBULA_INFERENCE_URL=" + base + "/v1\n"
+	if _, err := io.WriteString(stdout, lines); err != nil {
 		logs.printf("nebula-fake: warning: cannot write the environment lines to stdout: %v", err)
 	}
 	logs.printf("nebula-fake: serving the fake Nebula API at %s%s, control routes at %s/_fake/", base, nebulatest.BasePath, base)
@@ -251,10 +285,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	<-ctx.Done()
 	logs.printf("nebula-fake: shutting down (waiting up to %v for requests in flight)", cfg.grace)
 	graceCtx, cancel := context.WithTimeout(context.Background(), cfg.grace)
-	err = srv.Shutdown(graceCtx)
+	err = srv.Shutdown(graceCtx) // returns soon after graceCtx ends, whatever the clients do
 	cancel()
 	if err != nil {
-		logs.printf("nebula-fake: requests still running after -grace %v were cut short", cfg.grace)
+		logs.printf("nebula-fake: requests still running after -grace %v were cut short: not carried out (503) or their connections closed", cfg.grace)
 	}
 	if cfg.statePath != "" {
 		if err := saveState(srv, cfg.statePath); err != nil {
@@ -334,73 +368,154 @@ var (
 	jwtPattern    = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 )
 
-// accessLogger logs one line per request. Paths are scrubbed of anything
-// that looks like a credential or is a user's password: a client may put
-// one there by mistake.
+// scrubPath hides anything in a path that looks like a credential or is a
+// user's password: a client may put one there by mistake. The regexps run
+// only on the rare path that could hold one.
+func scrubPath(path string, users []user) string {
+	if strings.Contains(path, "ak_") {
+		path = apiKeyPattern.ReplaceAllString(path, "[REDACTED]")
+	}
+	if strings.Contains(path, "eyJ") {
+		path = jwtPattern.ReplaceAllString(path, "[REDACTED]")
+	}
+	for _, u := range users {
+		if strings.Contains(path, u.password) {
+			path = strings.ReplaceAll(path, u.password, "[REDACTED]")
+		}
+		if esc := url.PathEscape(u.password); strings.Contains(path, esc) {
+			path = strings.ReplaceAll(path, esc, "[REDACTED]")
+		}
+	}
+	return path
+}
+
+const logTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// accessLogger logs one line per request: time, method, path (scrubbed),
+// status ("hung-up" when there was no answer), duration, and why it was
+// not carried out, if so. It appends to the log's buffer: no fmt, and no
+// regexp for ordinary paths, since it runs once per request.
 func accessLogger(logs *logWriter, users []user) func(nebulatest.Access) {
 	return func(a nebulatest.Access) {
-		path := apiKeyPattern.ReplaceAllString(a.Path, "[REDACTED]")
-		path = jwtPattern.ReplaceAllString(path, "[REDACTED]")
-		for _, u := range users {
-			path = strings.ReplaceAll(path, u.password, "[REDACTED]")
-			path = strings.ReplaceAll(path, url.PathEscape(u.password), "[REDACTED]")
-		}
-		status := strconv.Itoa(a.Status)
-		if a.Status == 0 {
-			status = "hung-up"
-		}
-		logs.printf("%s %s %s %s %v", time.Now().Format("2006-01-02T15:04:05.000Z07:00"), a.Method, path, status, a.Duration.Round(time.Microsecond))
+		path := scrubPath(a.Path, users)
+		now := time.Now()
+		logs.appendLine(func(b []byte) []byte {
+			b = now.AppendFormat(b, logTimeLayout)
+			b = append(b, ' ')
+			b = append(b, a.Method...)
+			b = append(b, ' ')
+			b = append(b, path...)
+			b = append(b, ' ')
+			if a.Status == 0 {
+				b = append(b, "hung-up"...)
+			} else {
+				b = strconv.AppendInt(b, int64(a.Status), 10)
+			}
+			b = append(b, ' ')
+			b = appendDuration(b, a.Duration)
+			if a.Note != "" {
+				b = append(b, " ("...)
+				b = append(b, a.Note...)
+				b = append(b, ')')
+			}
+			return append(b, '\n')
+		})
 	}
 }
 
-// logWriter writes lines to stderr from its own goroutine, dropping them
-// (and saying how many) while stderr is not being read: a harness that
-// never reads stderr must not stall the fake once the pipe is full.
+// appendDuration appends d in milliseconds with three decimals ("1.234ms"),
+// without the allocation of Duration.String.
+func appendDuration(b []byte, d time.Duration) []byte {
+	us := d.Microseconds()
+	b = strconv.AppendInt(b, us/1000, 10)
+	frac := us % 1000
+	b = append(b, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+	return append(b, "ms"...)
+}
+
+// flushInterval is the most a log line waits while requests keep coming.
+const flushInterval = 10 * time.Millisecond
+
+// maxPendingLog bounds what the log holds while stderr is not read.
+const maxPendingLog = 1 << 20
+
+// logWriter writes lines to stderr from its own goroutine, in batches,
+// dropping them (and saying how many) while stderr is not being read: a
+// harness that never reads stderr must not stall the fake once the pipe is
+// full.
 type logWriter struct {
-	mu      sync.Mutex // guards closed against printf racing close
+	mu      sync.Mutex
 	closed  bool
-	lines   chan string
+	pending []byte
+	dropped int
+	wake    chan struct{} // holds a token while pending has lines
 	done    chan struct{}
-	dropped atomic.Int64
 }
 
 func newLogWriter(w io.Writer) *logWriter {
-	l := &logWriter{lines: make(chan string, 1024), done: make(chan struct{})}
+	l := &logWriter{wake: make(chan struct{}, 1), done: make(chan struct{}), pending: make([]byte, 0, 64<<10)}
 	go func() {
 		defer close(l.done)
-		for line := range l.lines {
-			if n := l.dropped.Swap(0); n > 0 {
-				fmt.Fprintf(w, "nebula-fake: %d log lines dropped: stderr was not read\n", n)
+		var batch []byte
+		for range l.wake {
+			l.mu.Lock()
+			batch, l.pending = l.pending, batch[:0]
+			dropped := l.dropped
+			l.dropped = 0
+			closed := l.closed
+			l.mu.Unlock()
+			if dropped > 0 {
+				io.WriteString(w, "nebula-fake: "+strconv.Itoa(dropped)+" log lines dropped: stderr was not read\n")
 			}
-			io.WriteString(w, line) // an error has nowhere to go
+			w.Write(batch) // an error has nowhere to go
+			if closed {
+				return
+			}
+			// Under load, one write per flushInterval rather than one per
+			// request: a write and a wake-up per line cost a tenth of a
+			// request. After a pause, the next line is written at once.
+			time.Sleep(flushInterval)
 		}
 	}()
 	return l
 }
 
-func (l *logWriter) printf(format string, args ...any) {
-	// A handler that hijacked its connection (a hang-up fault) may still
-	// log after shutdown has closed the queue: drop its line.
+// appendLine adds the line add appends to the buffer it is given.
+func (l *logWriter) appendLine(add func([]byte) []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		l.dropped.Add(1)
+	// A handler that hijacked its connection (a hang-up fault) may still
+	// log after shutdown has closed the log: drop its line.
+	if l.closed || len(l.pending) > maxPendingLog {
+		l.dropped++
 		return
 	}
+	l.pending = add(l.pending)
 	select {
-	case l.lines <- fmt.Sprintf(format, args...) + "\n":
+	case l.wake <- struct{}{}:
 	default:
-		l.dropped.Add(1)
 	}
+}
+
+func (l *logWriter) printf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...)
+	l.appendLine(func(b []byte) []byte { return append(append(b, line...), '\n') })
 }
 
 // close writes what is queued, giving up after a second if stderr is
 // blocked.
 func (l *logWriter) close() {
 	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
 	l.closed = true
-	close(l.lines)
 	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {

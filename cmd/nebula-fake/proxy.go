@@ -37,7 +37,7 @@ func addProxyFlags(fs *flag.FlagSet, cfg *config) {
 
 // fakeOnlyFlags mean nothing to the proxy or to replay: giving one is a
 // mistake worth saying.
-var fakeOnlyFlags = []string{"token", "uuids", "user", "boot-time", "state", "log-limit"}
+var fakeOnlyFlags = []string{"token", "uuids", "user", "boot-time", "state", "log-limit", "log-bytes"}
 
 func checkProxyFlags(fs *flag.FlagSet, cfg config) error {
 	switch {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These tests call run in-process; main_test.go runs the built program.
@@ -32,6 +33,7 @@ func TestRunRefusesBadFlags(t *testing.T) {
 		{"boot time not a duration", []string{"-boot-time", "soon"}, "invalid value"},
 		{"negative grace", []string{"-grace", "-1s"}, "-grace must not be negative"},
 		{"log limit not a number", []string{"-log-limit", "many"}, "invalid value"},
+		{"log bytes not a number", []string{"-log-bytes", "1MiB"}, "invalid value"},
 		{"address without port", []string{"-addr", "8474"}, "want host:port"},
 		{"argument", []string{"serve"}, `unexpected argument "serve"`},
 		{"unknown flag", []string{"-port", "1"}, "flag provided but not defined"},
@@ -59,7 +61,7 @@ func TestRunHelp(t *testing.T) {
 	if code := run(context.Background(), []string{"-h"}, &stdout, &stderr); code != exitOK {
 		t.Errorf("exit code %d", code)
 	}
-	for _, flag := range []string{"-addr", "-token", "-uuids", "-user", "-boot-time", "-state", "-log-limit", "-grace"} {
+	for _, flag := range []string{"-addr", "-token", "-uuids", "-user", "-boot-time", "-state", "-log-limit", "-log-bytes", "-grace"} {
 		if !strings.Contains(stderr.String(), flag) {
 			t.Errorf("usage does not mention %s:\n%s", flag, stderr.String())
 		}
@@ -175,7 +177,6 @@ func TestRunFailsToStart(t *testing.T) {
 	}{
 		{"port in use", []string{"-addr", l.Addr().String()}, "", []string{"cannot listen on " + l.Addr().String(), "address already in use"}},
 		{"state not JSON", []string{"-state", write("a.json", "not json")}, "a.json", []string{"invalid saved state", "left unchanged"}},
-		{"state empty", []string{"-state", write("b.json", "")}, "b.json", []string{"invalid saved state"}},
 		{"state of another format", []string{"-state", write("c.json", `{"format":"other/1","seed":"ak_abcdefghij"}`)}, "c.json", []string{`format "other/1"`}},
 		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "s.json")}, "", []string{"cannot write beside it"}},
 		{"state is a directory", []string{"-state", dir}, "", []string{"-state " + dir}},
@@ -206,5 +207,17 @@ func TestRunFailsToStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestAppendDuration(t *testing.T) {
+	t.Parallel()
+	for d, want := range map[time.Duration]string{
+		0: "0.000ms", 999 * time.Nanosecond: "0.000ms", 1234567 * time.Nanosecond: "1.234ms",
+		5 * time.Microsecond: "0.005ms", 2*time.Second + 50*time.Microsecond: "2000.050ms",
+	} {
+		if got := string(appendDuration(nil, d)); got != want {
+			t.Errorf("appendDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

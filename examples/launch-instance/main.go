@@ -5,14 +5,16 @@
 // region and data centre, makes sure the account has your SSH public key
 // (-ssh-key PATH, or the first ~/.ssh/*.pub; added when no key with the
 // same public key is there), creates the instance, shows each status change
-// until it is Running and prints the ssh command. Ctrl-C while it runs
-// deletes the instance; -cleanup deletes it at the end too. Any failure
-// after the create deletes it as well, so a failed run leaves nothing that
-// costs money.
+// until it is Running (Instances.Create and Instances.Wait with
+// nebula.WithProgress) and prints the ssh command. Ctrl-C while it runs
+// deletes the instance, saying so while it does, and exits with status 130;
+// -cleanup deletes it at the end too. Any failure after the create deletes
+// it as well, so a failed run leaves nothing that costs money. -h lists the
+// flags and exits 0.
 //
 // With NEBULA_API_KEY set it uses the real Nebula API (NEBULA_API_URL, if
-// set, names another base URL) and the instance costs money while it
-// exists. Without it, it starts an embedded fake API from package
+// set, names another base URL), names the URL before it spends anything,
+// and the instance costs money while it exists. Without it, it starts an embedded fake API from package
 // nebulatest and says so, so it runs anywhere: no account, no network, and
 // no ~/.ssh (an ephemeral key is generated then).
 //
@@ -47,11 +49,25 @@ import (
 func main() {
 	// Ctrl-C (or SIGTERM) cancels ctx; launch then deletes the instance.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Stdout, os.Getenv, os.Args[1:]); err != nil {
+	err := run(ctx, os.Stdout, os.Getenv, os.Args[1:])
+	code := exitCode(ctx, err)
+	stop()
+	if err != nil && code != 0 {
 		fmt.Fprintln(os.Stderr, "launch-instance:", err)
-		os.Exit(1)
 	}
+	os.Exit(code)
+}
+
+// exitCode is the process's exit status: 0 on success and for -h, 130 (the
+// shell's 128 + SIGINT) when the run was interrupted, 1 otherwise.
+func exitCode(ctx context.Context, err error) int {
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case ctx.Err() != nil:
+		return 130
+	}
+	return 1
 }
 
 // options are the command line's.
@@ -94,8 +110,9 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, args []
 	l := &launcher{out: out, home: getenv("HOME")}
 	var err error
 	if getenv("NEBULA_API_KEY") != "" {
-		fmt.Fprintln(out, "Using the Nebula API (NEBULA_API_KEY is set): the instance costs money while it exists.")
-		l.client, err = nebula.NewClient() // reads NEBULA_API_KEY and NEBULA_API_URL
+		url := cmp.Or(getenv("NEBULA_API_URL"), nebula.DefaultBaseURL)
+		fmt.Fprintf(out, "Using the Nebula API at %s (NEBULA_API_KEY is set): the instance costs money while it exists.\n", url)
+		l.client, err = nebula.NewClient(nebula.WithToken(getenv("NEBULA_API_KEY")), nebula.WithBaseURL(url))
 		l.poll = 5 * time.Second
 	} else {
 		// A boot time long enough to see the instance go from Creating to
@@ -145,9 +162,10 @@ func (l *launcher) launch(ctx context.Context, opts options) (err error) {
 	}
 
 	fmt.Fprintf(l.out, "Creating instance %q...\n", name)
+	progress := l.progress()
 	in, err := l.client.Instances.Create(ctx, nebula.CreateInstanceRequest{
 		Name: name, ProductID: product.ID, ImageID: img.ID, SSHKeyID: key.ID,
-	})
+	}, progress, nebula.WithCallPolling(l.poll, 4*l.poll))
 	if err != nil {
 		if mayExist(ctx, err) {
 			err = errors.Join(err, l.deleteNamed(ctx, name))
@@ -163,9 +181,9 @@ func (l *launcher) launch(ctx context.Context, opts options) (err error) {
 
 	waitCtx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	running, err := l.waitRunning(waitCtx, in.ID)
+	running, err := l.client.Instances.Wait(waitCtx, in.ID, nebula.StatusRunning, progress, nebula.WithCallPolling(l.poll, 4*l.poll))
 	if err != nil {
-		return err
+		return fmt.Errorf("waiting for Running: %w", err)
 	}
 
 	user := cmp.Or(running.Username, "<user>")
@@ -189,10 +207,6 @@ func (l *launcher) pick(ctx context.Context) (nebula.Product, nebula.Image, erro
 	if err != nil {
 		return nebula.Product{}, nebula.Image{}, fmt.Errorf("products: %w", err)
 	}
-	images, err := l.client.Compute.Images(ctx)
-	if err != nil {
-		return nebula.Product{}, nebula.Image{}, fmt.Errorf("images: %w", err)
-	}
 	type priced struct {
 		p     nebula.Product
 		price float64
@@ -207,13 +221,15 @@ func (l *launcher) pick(ctx context.Context) (nebula.Product, nebula.Image, erro
 	}
 	slices.SortStableFunc(offers, func(a, b priced) int { return cmp.Compare(a.price, b.price) })
 	for _, o := range offers {
-		for _, img := range images {
-			if strings.EqualFold(o.p.Region, img.Region) && o.p.DataCenterID == img.DataCenterID {
-				return o.p, img, nil
-			}
+		images, err := l.client.Compute.ImagesFor(ctx, o.p)
+		if err != nil {
+			return nebula.Product{}, nebula.Image{}, fmt.Errorf("images: %w", err)
+		}
+		if len(images) > 0 {
+			return o.p, images[0], nil
 		}
 	}
-	return nebula.Product{}, nebula.Image{}, fmt.Errorf("no available product has an OS image in its region and data centre (%d products, %d available, %d images)", len(products), len(offers), len(images))
+	return nebula.Product{}, nebula.Image{}, fmt.Errorf("no available product has an OS image in its region and data centre (%d products, %d available)", len(products), len(offers))
 }
 
 // ensureSSHKey returns the account's SSH key with the public key at path
@@ -272,42 +288,34 @@ func (l *launcher) publicKey(path string) (line, source string, err error) {
 	return "", "", fmt.Errorf("%s holds no public key", path)
 }
 
-// waitRunning shows each status change of instance id until it is Running.
-// A dead end (Deleted, Error, Failed) or ctx ending is an error.
-func (l *launcher) waitRunning(ctx context.Context, id nebula.ID) (*nebula.Instance, error) {
+// progress is a WithProgress that prints each status once, however many
+// calls (Create, then Wait) report it.
+func (l *launcher) progress() nebula.CallOption {
 	var last nebula.InstanceStatus
-	ticker := time.NewTicker(l.poll)
-	defer ticker.Stop()
-	for {
-		in, err := l.client.Instances.Get(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("waiting for Running (last seen %q): %w", last, err)
-		}
-		if in.Status != last {
+	return nebula.WithProgress(func(in nebula.Instance) {
+		if last == "" || !in.Status.Is(last) {
 			fmt.Fprintf(l.out, "Status:  %s\n", in.Status)
 			last = in.Status
 		}
-		switch strings.ToLower(string(in.Status)) {
-		case "running":
-			return in, nil
-		case "deleting", "deleted", "error", "failed":
-			return nil, fmt.Errorf("instance %s is %s: it will not become Running", id, in.Status)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("waiting for Running (last seen %q): %w", last, context.Cause(ctx))
-		case <-ticker.C:
-		}
-	}
+	})
 }
 
 // delete deletes instance id, with time of its own: ctx may be what ended
 // the run.
 func (l *launcher) delete(ctx context.Context, id nebula.ID) error {
+	if ctx.Err() != nil {
+		fmt.Fprintf(l.out, "Interrupted: deleting instance %s so that it costs nothing more...\n", id)
+	} else {
+		fmt.Fprintf(l.out, "Deleting instance %s...\n", id)
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	if err := l.client.Instances.Delete(ctx, id); err != nil {
 		return fmt.Errorf("deleting instance %s failed, delete it yourself (it costs money): %w", id, err)
+	}
+	// The API accepted the delete; the instance is gone once it is Deleted.
+	if _, err := l.client.Instances.Wait(ctx, id, nebula.StatusDeleted, nebula.WithCallPolling(l.poll, 4*l.poll)); err != nil {
+		return fmt.Errorf("instance %s is being deleted, but it was not seen gone (check the console: it costs money until it is): %w", id, err)
 	}
 	fmt.Fprintf(l.out, "Deleted instance %s.\n", id)
 	return nil

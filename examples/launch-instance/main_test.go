@@ -62,15 +62,17 @@ Product: .*
 Image: .*
 SSH key: none in ~/\.ssh, so an ephemeral ed25519 key .*
 Creating instance "gpu-1"\.\.\.
-Created instance (\S+)\.
-(Status:  Creating
+(?:Status:  Creating
+)?Created instance (\S+)\.
+(?:Status:  Creating
 )?Status:  Running
 Ready:   ssh -i <your private key> \S+@\d+\.\d+\.\d+\.\d+
 The instance password is not printed: .*
+Deleting instance (\S+)\.\.\.
 Deleted instance (\S+)\.
 $`)
 	m := want.FindStringSubmatch(out.String())
-	if m == nil || m[1] != m[3] {
+	if m == nil || m[1] != m[2] || m[1] != m[3] || strings.Count(out.String(), "Status:  Creating") > 1 {
 		t.Fatalf("output:\n%s", out.String())
 	}
 }
@@ -369,5 +371,66 @@ func TestATakenNameIsRefusedAndLeftAlone(t *testing.T) {
 	}
 	if left := srv.Instances(); len(left) != 1 {
 		t.Fatalf("instances: %v", left)
+	}
+}
+
+func TestHelpExitsZero(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(context.Background(), &out, func(string) string { return "" }, []string{"-h"})
+	if code := exitCode(context.Background(), err); code != 0 || !strings.Contains(out.String(), "-cleanup") {
+		t.Errorf("-h: exit %d, error %v, output:\n%s", code, err, out.String())
+	}
+	if code := exitCode(context.Background(), errors.New("boom")); code != 1 {
+		t.Errorf("a failure exits %d, want 1", code)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := exitCode(ctx, context.Canceled); code != 130 {
+		t.Errorf("an interrupted run exits %d, want 130", code)
+	}
+}
+
+func TestInterruptSaysItDeletes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &cancelOn{prefix: "Created instance", cancel: cancel}
+	srv, l := newLauncher(t, nil, nebulatest.WithBootTime(time.Hour))
+	l.out = w
+	err := l.launch(ctx, options{name: "gpu-1", timeout: time.Hour})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if exitCode(ctx, err) != 130 || !regexp.MustCompile(`(?m)^Interrupted: deleting instance \S+ .*\.\.\.\nDeleted instance \S+\.$`).MatchString(w.buf.String()) {
+		t.Fatalf("exit %d, error %v, output:\n%s", exitCode(ctx, err), err, w.buf.String())
+	}
+	if left := srv.Instances(); len(left) != 0 {
+		t.Fatalf("instances left: %v", left)
+	}
+}
+
+func TestRealAPINamesItsURL(t *testing.T) {
+	t.Parallel()
+	// A fake standing in for the real API: the run takes the branch that
+	// spends money, and says where before it does.
+	srv := nebulatest.NewServer(nebulatest.WithBootTime(0)) // the real branch polls every 5 s
+	defer srv.Close()
+	line, err := ephemeralKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := writeFile(t, "id.pub", line+"\n")
+	env := map[string]string{"NEBULA_API_KEY": srv.Token(), "NEBULA_API_URL": srv.URL}
+	var out bytes.Buffer
+	err = run(context.Background(), &out, func(k string) string { return env[k] }, []string{"-cleanup", "-ssh-key", key, "-name", "paid"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	first, _, _ := strings.Cut(out.String(), "\n")
+	if first != "Using the Nebula API at "+srv.URL+" (NEBULA_API_KEY is set): the instance costs money while it exists." {
+		t.Errorf("first line %q", first)
+	}
+	if strings.Contains(out.String(), srv.Token()) {
+		t.Error("the output shows the API key")
 	}
 }

@@ -303,7 +303,7 @@ func TestAllowedVariationsAreNoDrift(t *testing.T) {
 	t.Parallel()
 	up := drifting(t, map[string]string{
 		"GET /api/v1/ssh-keys":                       `{"data":{"ssh_keys":[{"id":"1","key_name":"k","key_data":"x","create_time":null}],"total_ssh_keys":"1"},"message":"ok","status":"success"}`,
-		"GET /api/v1/computing/instance/5":           `{"data":[{"id":"5","host_name":"vm","status":"running","cpu_cores":"28","ram":"120.5","price_per_hour":"1.2","total_cost":"$0.0000","gpu_count":""}],"message":"ok","status":"success"}`,
+		"GET /api/v1/computing/instance/5":           `{"data":[{"id":"5","host_name":"vm","status":"running","cpu_cores":"28","ram":"120","price_per_hour":"1.2","total_cost":"$0.0000","gpu_count":""}],"message":"ok","status":"success"}`,
 		"GET /api/v1/users/credits":                  `{"data":{"available_balance":1228.556},"message":"ok","status":"success"}`,
 		"DELETE /api/v1/ssh-keys/1":                  `{"data":{},"message":"ok","status":"success"}`,
 		"POST /api/v1/computing/instance":            `{"message":"ok","status":"success"}`,

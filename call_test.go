@@ -1,0 +1,273 @@
+package nebula
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// changingTokens is a TokenSource that gives a new token every time it is
+// asked, as a rotating credential store might.
+func changingTokens() TokenSource {
+	var n atomic.Int64
+	return funcTokenSource(func(context.Context) (string, error) {
+		return fmt.Sprintf("zq9-Mx7vP2wLr4Kt-%d", n.Add(1)), nil
+	})
+}
+
+// A Delete whose first answer was lost (the key may be gone), whose retry
+// then met a 401 and was replayed with a fresh token, must remember the lost
+// answer: the replay's 404 means the key is gone, as asked.
+func TestDeleteRemembersLostAnswerAcross401Replay(t *testing.T) {
+	t.Parallel()
+	lb := newLoopback(t, sequence(hangUp, reply(401, failedEnvelope("token expired")), reply(404, failedEnvelope("API key not found"))))
+	c := lb.client(t, WithTokenSource(changingTokens()))
+	var resp Response
+	if err := c.APIKeys.Delete(bg, "5", WithResponseInto(&resp)); err != nil {
+		t.Fatalf("Delete: %v after %d requests", err, lb.count())
+	}
+	if lb.count() != 3 || resp.Attempts != 3 || resp.StatusCode != 404 {
+		t.Fatalf("%d requests; Response %+v", lb.count(), resp)
+	}
+}
+
+// The same through Rotate: the old key is deleted, so no RotateError.
+func TestRotateAfterDeleteReplayedIsNoRotateError(t *testing.T) {
+	t.Parallel()
+	var deletes atomic.Int64
+	del := sequence(hangUp, reply(401, failedEnvelope("token expired")), reply(404, failedEnvelope("API key not found")))
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			writeJSON(w, 200, docsCreateIntID)
+			return
+		}
+		deletes.Add(1)
+		del(w, r)
+	})
+	c := lb.client(t, WithTokenSource(changingTokens()))
+	key, err := c.APIKeys.Rotate(bg, "5", CreateAPIKeyRequest{Name: "n"})
+	if err != nil || key == nil {
+		t.Fatalf("Rotate: key %v, err %v", key, err)
+	}
+	if deletes.Load() != 3 {
+		t.Fatalf("%d deletes", deletes.Load())
+	}
+}
+
+// recordingObserver keeps every event; it checks that the context of the
+// attempts is the one CallStart returned.
+type recordingObserver struct {
+	mu       sync.Mutex
+	starts   []CallInfo
+	attempts []AttemptInfo
+	results  []CallResult
+	infos    []CallInfo
+	badCtx   int
+}
+
+type spanKey struct{}
+
+func (o *recordingObserver) CallStart(ctx context.Context, info CallInfo) context.Context {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.starts = append(o.starts, info)
+	return context.WithValue(ctx, spanKey{}, "span")
+}
+
+func (o *recordingObserver) AttemptDone(ctx context.Context, info CallInfo, a AttemptInfo) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if ctx.Value(spanKey{}) != "span" {
+		o.badCtx++
+	}
+	o.attempts = append(o.attempts, a)
+	o.infos = append(o.infos, info)
+}
+
+func (o *recordingObserver) CallDone(ctx context.Context, info CallInfo, r CallResult) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if ctx.Value(spanKey{}) != "span" {
+		o.badCtx++
+	}
+	o.results = append(o.results, r)
+	o.infos = append(o.infos, info)
+}
+
+// everything prints every event, for a check that no secret reached one.
+func (o *recordingObserver) everything() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return fmt.Sprintf("%+v %+v %+v %+v", o.starts, o.attempts, o.results, o.infos)
+}
+
+func TestObserverSeesEveryAttemptAndTheReplay(t *testing.T) {
+	t.Parallel()
+	const headerValue = "Xk4-pQ8wZr2Tn6Vy"
+	obs := &recordingObserver{}
+	e := newTestEnv(t, WithObserver(obs), WithTokenSource(changingTokens()))
+	answers := []answer{
+		{status: 503, body: failedEnvelope("busy"), header: map[string]string{"X-Request-Id": "rid-1"}},
+		{status: 401, body: failedEnvelope("token expired"), header: map[string]string{"X-Request-Id": "rid-2"}},
+		{status: 200, body: docsDelete, header: map[string]string{"X-Request-Id": "rid-3"}},
+	}
+	var n, spans, headers atomic.Int64
+	e.mock.RegisterResponder("DELETE", testBase+"/api-keys/5", func(req *http.Request) (*http.Response, error) {
+		if req.Context().Value(spanKey{}) == "span" {
+			spans.Add(1)
+		}
+		if req.Header.Get("X-Tenant") == headerValue {
+			headers.Add(1)
+		}
+		return answers[n.Add(1)-1].response(req)
+	})
+	if err := e.client.APIKeys.Delete(bg, "5", WithCallHeader("X-Tenant", headerValue)); err != nil {
+		t.Fatal(err)
+	}
+	if spans.Load() != 3 || headers.Load() != 3 {
+		t.Fatalf("of 3 attempts, %d ran in CallStart's context and %d carried the call's header", spans.Load(), headers.Load())
+	}
+	wantInfo := CallInfo{Method: "DELETE", Route: "/api-keys/{id}", Service: "APIKeys", Operation: "Delete", ServerAddress: "api.nebula.test", ServerPort: 443} // the scheme's port
+	if len(obs.starts) != 1 || obs.starts[0] != wantInfo {
+		t.Fatalf("CallStart %+v", obs.starts)
+	}
+	for _, info := range obs.infos {
+		if info != wantInfo {
+			t.Fatalf("info %+v", info)
+		}
+	}
+	if len(obs.attempts) != 3 || obs.badCtx != 0 {
+		t.Fatalf("attempts %+v, %d events outside CallStart's context", obs.attempts, obs.badCtx)
+	}
+	for i, want := range []struct {
+		status int
+		retry  bool
+		err    bool
+	}{{503, true, true}, {401, false, true}, {200, false, false}} {
+		a := obs.attempts[i]
+		if a.Attempt != i+1 || a.StatusCode != want.status || a.Retry != want.retry || (a.Err != nil) != want.err || a.RequestID != fmt.Sprintf("rid-%d", i+1) {
+			t.Errorf("attempt %d: %+v", i+1, a)
+		}
+		if a.Retry && a.Wait <= 0 {
+			t.Errorf("attempt %d retried without a wait", i+1)
+		}
+	}
+	if len(obs.results) != 1 {
+		t.Fatalf("CallDone %d times", len(obs.results))
+	}
+	r := obs.results[0]
+	if r.Err != nil || r.Attempts != 3 || r.StatusCode != 200 || r.RequestID != "rid-3" || r.OutcomeUnknown || r.Duration <= 0 {
+		t.Fatalf("CallDone %+v", r)
+	}
+	all := obs.everything()
+	for _, secret := range []string{"zq9-Mx7vP2wLr4Kt", headerValue} {
+		if strings.Contains(all, secret) {
+			t.Fatalf("an observer saw %q: %s", secret, all)
+		}
+	}
+}
+
+// With an observer installed, the SDK's own connection trace still proves
+// that a create never left (so it is retried) or may have (so it is not).
+func TestObserverKeepsTheCreateProof(t *testing.T) {
+	t.Parallel()
+	obs := &recordingObserver{}
+	lb := newLoopback(t, hangUp)
+	_, err := lb.client(t, WithObserver(obs)).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
+	if !errors.Is(err, ErrOutcomeUnknown) || lb.count() != 1 {
+		t.Fatalf("err %v after %d requests", err, lb.count())
+	}
+	if len(obs.results) != 1 || !obs.results[0].OutcomeUnknown || obs.results[0].Attempts != 1 || obs.results[0].Err != err {
+		t.Fatalf("CallDone %+v", obs.results)
+	}
+
+	// Port 1 on loopback refuses: nothing left, so the create is retried.
+	obs = &recordingObserver{}
+	c, err := NewClient(WithToken(testToken), WithBaseURL("http://127.0.0.1:1/api/v1"), WithRetryWait(time.Millisecond, time.Millisecond), WithMaxRetries(2), WithObserver(obs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
+	if err == nil || errors.Is(err, ErrOutcomeUnknown) {
+		t.Fatalf("err %v", err)
+	}
+	if len(obs.attempts) != 3 || obs.results[0].Attempts != 3 || obs.results[0].StatusCode != 0 {
+		t.Fatalf("attempts %+v result %+v", obs.attempts, obs.results)
+	}
+}
+
+// A call refused for bad input sends nothing and reaches no observer; its
+// Response says 0 attempts and no status, even when it held an earlier
+// call's.
+func TestRefusedCallIsNotObservedAndZeroesResponse(t *testing.T) {
+	t.Parallel()
+	obs := &recordingObserver{}
+	e := newTestEnv(t, WithObserver(obs))
+	rec := e.anyRequest(ok(docsList))
+	stale := Response{StatusCode: 200, Attempts: 2, RequestID: "old"}
+	resp := stale
+	if _, err := e.client.APIKeys.List(bg, WithResponseInto(&resp), WithCallMaxRetries(-1)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("err %v", err)
+	}
+	//lint:ignore SA1012 a nil context is the bad input under test
+	if _, err := e.client.APIKeys.List(nil, WithResponseInto(&resp)); !errors.Is(err, ErrInvalidArgument) { //nolint:staticcheck
+		t.Fatalf("nil context: err %v", err)
+	}
+	if resp.StatusCode != 0 || resp.Attempts != 0 || resp.RequestID != "" || resp.Header != nil {
+		t.Fatalf("Response %+v", resp)
+	}
+	resp = stale
+	if err := e.client.APIKeys.Delete(bg, "", WithResponseInto(&resp)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatalf("err %v", err)
+	}
+	if resp.StatusCode != 0 || resp.Attempts != 0 {
+		t.Fatalf("refused by its method: Response %+v", resp)
+	}
+	if rec.count() != 0 || len(obs.starts)+len(obs.attempts)+len(obs.results) != 0 {
+		t.Fatalf("%d requests, observer %s", rec.count(), obs.everything())
+	}
+}
+
+// A TokenSource that fails is no bad input: the observer sees the call,
+// with no attempt.
+func TestObserverSeesTokenSourceFailure(t *testing.T) {
+	t.Parallel()
+	obs := &recordingObserver{}
+	boom := errors.New("vault sealed")
+	e := newTestEnv(t, WithObserver(obs), WithTokenSource(funcTokenSource(func(context.Context) (string, error) { return "", boom })))
+	var resp Response
+	_, err := e.client.APIKeys.List(bg, WithResponseInto(&resp))
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v", err)
+	}
+	if len(obs.starts) != 1 || len(obs.attempts) != 0 || len(obs.results) != 1 || obs.results[0].Attempts != 0 || !errors.Is(obs.results[0].Err, boom) {
+		t.Fatalf("observer %s", obs.everything())
+	}
+	if resp.Attempts != 0 || resp.StatusCode != 0 {
+		t.Fatalf("Response %+v", resp)
+	}
+}
+
+// The fast path for request ids gives what scrubbing gives.
+func TestPlainRequestIDAgreesWithScrub(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"zq9-Mx7vP2wLr4Kt", "p@ss w0rd!x", testToken}
+	for _, id := range []string{
+		"req-1", "4f6c2a0e-9b1d-4e27-8c55-0d3f1b2a9e77", "abc.def:ghi_jkl",
+		"x-zq9-Mx7vP2wLr4Kt-y", "p%40ss+w0rd%21x", `p\u0040ss`, "ak_" + strings.Repeat("a", 40),
+		"eyJhbGciOiJIUzI1NiJ9", "a b", strings.Repeat("z", 200), "tab\there",
+	} {
+		if plainRequestID(id, secrets) && sanitizeHeader(id, secrets) != id {
+			t.Errorf("%q: the fast path keeps what scrub changes to %q", id, sanitizeHeader(id, secrets))
+		}
+	}
+	if !plainRequestID("4f6c2a0e-9b1d-4e27-8c55-0d3f1b2a9e77", secrets) {
+		t.Error("a UUID takes the slow path")
+	}
+}

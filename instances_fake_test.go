@@ -1,0 +1,108 @@
+package nebula_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	nebula "github.com/nebula-sdk/nebula-go"
+	"github.com/nebula-sdk/nebula-go/nebulatest"
+)
+
+// gate holds every create on its way to the fake until released, and says
+// when the first one is held: a test sees a Create in flight without sleeps.
+type gate struct {
+	rt      http.RoundTripper
+	held    chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (g *gate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodPost && strings.HasSuffix(req.URL.Path, "/computing/instance") {
+		g.once.Do(func() { close(g.held) })
+		<-g.release
+	}
+	return g.rt.RoundTrip(req)
+}
+
+// TestFakeConcurrentCreatesOfOneName shows, against nebulatest, that one
+// Client's concurrent creates of a name make one instance: while the first
+// is in flight the others fail with ErrConflict and send nothing.
+func TestFakeConcurrentCreatesOfOneName(t *testing.T) {
+	t.Parallel()
+	s := nebulatest.NewServer()
+	defer s.Close()
+	g := &gate{rt: s.HTTPClient().Transport, held: make(chan struct{}), release: make(chan struct{})}
+	c, err := s.NewClient(nebula.WithHTTPClient(&http.Client{Transport: g}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	key, err := c.SSHKeys.Create(ctx, nebula.CreateSSHKeyRequest{Name: "k", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	products, err := c.Compute.Products(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req nebula.CreateInstanceRequest
+	for _, p := range products {
+		if !p.Available {
+			continue
+		}
+		images, err := c.Compute.ImagesFor(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(images) > 0 {
+			req = nebula.CreateInstanceRequest{Name: "trainer", ProductID: p.ID, ImageID: images[0].ID, SSHKeyID: key.ID}
+			break
+		}
+	}
+	if req.Name == "" {
+		t.Fatal("the fake's catalog has no product with an image")
+	}
+
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Instances.Create(ctx, req)
+		first <- err
+	}()
+	<-g.held
+	sent := len(s.Requests())
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Instances.Create(ctx, req); !errors.Is(err, nebula.ErrConflict) {
+				t.Errorf("a concurrent Create: %v, want ErrConflict", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := len(s.Requests()); n != sent {
+		t.Errorf("the refused creates sent %d requests", n-sent)
+	}
+	close(g.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for in, err := range c.Instances.All(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.Name == req.Name {
+			named++
+		}
+	}
+	if named != 1 {
+		t.Errorf("%d instances named %q, want 1", named, req.Name)
+	}
+}
