@@ -170,7 +170,7 @@ func imagesFor(ctx context.Context, client *nebula.Client, id string) ([]nebula.
 	}
 	for _, pr := range products {
 		if pr.ID == id {
-			return imagesForProduct(ctx, client, pr)
+			return client.Compute.ImagesFor(ctx, pr)
 		}
 	}
 	return nil, &notFoundError{fmt.Sprintf("no product with ID %q: see nebula product list", id)}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,7 +21,7 @@ type instanceView struct {
 	GPUType      string         `json:"gpu_type"`
 	GPUCount     int            `json:"gpu_count"`
 	CPUCores     int            `json:"cpu_cores"`
-	RAMGB        float64        `json:"ram_gb"`
+	RAMGB        int            `json:"ram_gb"`
 	DiskGB       int            `json:"disk_gb"`
 	EphemeralGB  int            `json:"ephemeral_gb"`
 	PublicIPv4   string         `json:"public_ipv4"`
@@ -81,7 +80,7 @@ func (a *App) instanceColumns() columns[instanceRow] {
 		{"GPU_TYPE", func(r instanceRow) string { return r.GPUType }, false},
 		{"GPU_COUNT", func(r instanceRow) string { return itoa(r.GPUCount) }, false},
 		{"CPU_CORES", func(r instanceRow) string { return itoa(r.CPUCores) }, false},
-		{"RAM_GB", func(r instanceRow) string { return fmt.Sprint(r.RAMGB) }, false},
+		{"RAM_GB", func(r instanceRow) string { return itoa(r.RAMGB) }, false},
 		{"DISK_GB", func(r instanceRow) string { return itoa(r.DiskSizeGB) }, false},
 		{"EPHEMERAL_GB", func(r instanceRow) string { return itoa(r.EphemeralGB) }, false},
 		{"LAN_IPV4", func(r instanceRow) string { return r.LANIPv4 }, false},
@@ -207,9 +206,7 @@ stops waiting (exit 130) and never deletes the instance.`,
 			}
 			all := client.Instances.All
 			if deleted {
-				all = func(ctx context.Context, _ ...nebula.CallOption) iter.Seq2[nebula.Instance, error] {
-					return allDeleted(ctx, client)
-				}
+				all = client.Instances.AllDeleted
 			}
 			var rows []instanceRow
 			for in, err := range all(cmd.Context()) {

@@ -5,7 +5,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"iter"
 
 	nebula "github.com/nebula-sdk/nebula-go"
 )
@@ -58,40 +57,4 @@ func waitInstance(ctx context.Context, client *nebula.Client, id nebula.ID, st i
 
 func isNotFound(err error) bool {
 	return errors.Is(err, nebula.ErrNotFound)
-}
-
-func allDeleted(ctx context.Context, client *nebula.Client) iter.Seq2[nebula.Instance, error] {
-	return func(yield func(nebula.Instance, error) bool) {
-		opts := nebula.ListOptions{Limit: 100}
-		for {
-			page, err := client.Instances.ListDeleted(ctx, opts)
-			if err != nil {
-				yield(nebula.Instance{}, err)
-				return
-			}
-			for _, in := range page.Items {
-				if !yield(in, nil) {
-					return
-				}
-			}
-			if page.Next == nil {
-				return
-			}
-			opts = *page.Next
-		}
-	}
-}
-
-func imagesForProduct(ctx context.Context, client *nebula.Client, p nebula.Product) ([]nebula.Image, error) {
-	images, err := client.Compute.Images(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []nebula.Image
-	for _, im := range images {
-		if im.Region == p.Region && im.DataCenterID == p.DataCenterID {
-			out = append(out, im)
-		}
-	}
-	return out, nil
 }
