@@ -222,8 +222,9 @@ stops waiting (exit 130) and never deletes the instance.`,
 
 	var showPassword bool
 	get := &cobra.Command{
-		Use:   "get ID|NAME",
-		Short: "Show an instance in detail (by ID, else by name)",
+		Use:               "get ID|NAME",
+		ValidArgsFunction: a.completeInstances,
+		Short:             "Show an instance in detail (by ID, else by name)",
 		Example: `  nebula instance get 42
   nebula instance get trainer --columns id,status,public_ipv4,username
   nebula instance get trainer --show-password --columns password --no-header`,
@@ -247,8 +248,9 @@ stops waiting (exit 130) and never deletes the instance.`,
 	get.Flags().BoolVar(&showPassword, "show-password", false, "show the instance's login password")
 
 	lookup := &cobra.Command{
-		Use:   "lookup NAME",
-		Short: "Find the active instance of a name (exit 4 when there is none)",
+		Use:               "lookup NAME",
+		ValidArgsFunction: a.completeInstances,
+		Short:             "Find the active instance of a name (exit 4 when there is none)",
 		Long: `Finds the active instance named NAME. After a create whose outcome is unknown
 (exit 3), this tells whether the instance exists: exit 0 and the instance, or
 exit 4.`,
@@ -276,8 +278,9 @@ exit 4.`,
 
 	var waitStatus string
 	waitCmd := &cobra.Command{
-		Use:   "wait ID|NAME --status STATUS",
-		Short: "Wait until an instance has a status (Ctrl-C stops waiting)",
+		Use:               "wait ID|NAME --status STATUS",
+		ValidArgsFunction: a.completeInstances,
+		Short:             "Wait until an instance has a status (Ctrl-C stops waiting)",
 		Example: `  nebula instance wait 42 --status Running
   nebula instance wait 42 --status Deleted`,
 		Args: cobra.ExactArgs(1),
@@ -343,10 +346,11 @@ exit 4.`,
 func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Command {
 	var wait bool
 	c := &cobra.Command{
-		Use:     verb + " ID|NAME [--wait]",
-		Short:   short,
-		Example: fmt.Sprintf("  nebula instance %s 42\n  nebula instance %s trainer --wait", verb, verb),
-		Args:    cobra.ExactArgs(1),
+		Use:               verb + " ID|NAME [--wait]",
+		ValidArgsFunction: a.completeInstances,
+		Short:             short,
+		Example:           fmt.Sprintf("  nebula instance %s 42\n  nebula instance %s trainer --wait", verb, verb),
+		Args:              cobra.ExactArgs(1),
 		RunE: a.run(func(cmd *cobra.Command, args []string) error {
 			p, err := newPrinter(a, a.instanceColumns())
 			if err != nil {
@@ -408,6 +412,26 @@ func (a *App) waitError(ctx context.Context, err error, id nebula.ID, name strin
 		return &interruptedError{err, fmt.Sprintf("stopped waiting; %s was left as it is (nothing was deleted): run\n  nebula instance wait %s --status %s\nto wait again", who, id, st)}
 	}
 	return err
+}
+
+// completeInstances offers the active instances' names for an ID|NAME
+// argument.
+func (a *App) completeInstances(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	client, err := a.client(cmd)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for in, err := range client.Instances.All(cmd.Context()) {
+		if err != nil {
+			break
+		}
+		names = append(names, in.Name+"\t"+string(in.Status))
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
 // getInstance finds an active instance by ID, else by name (an ID wins

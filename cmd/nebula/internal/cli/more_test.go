@@ -167,3 +167,13 @@ func TestTableCellsStayOnTheirLine(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+// TestCompleteInstances: shell completion offers the instances' names.
+func TestCompleteInstances(t *testing.T) {
+	t.Parallel()
+	h := seeded(t)
+	r := h.mustRun("__complete", "instance", "stop", "")
+	if !strings.HasPrefix(r.out, "trainer\tRunning\n") {
+		t.Fatalf("%q", r.out)
+	}
+}
