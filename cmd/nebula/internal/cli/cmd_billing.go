@@ -180,6 +180,9 @@ never leaves a file under FILE, and an existing FILE stays as it was.`,
 			if file == "" {
 				file = "invoice-" + safeName(args[0]) + ".pdf"
 			}
+			if err := checkWritable(file); err != nil {
+				return err
+			}
 			var n int64
 			prog := a.newProgress("invoice " + args[0])
 			err = writeAtomic(file, func(f *os.File) error {

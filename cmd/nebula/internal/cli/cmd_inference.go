@@ -106,6 +106,9 @@ a temporary name and renamed when complete.`,
 			if req.Model == "" || req.Prompt == "" || outFile == "" {
 				return usagef("--model, --prompt and -O FILE are required")
 			}
+			if err := checkWritable(outFile); err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("seed") {
 				req.Seed = &seed
 			}

@@ -140,6 +140,18 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 	return os.Rename(f.Name(), path)
 }
 
+// checkWritable makes sure a file can be written at path before anything is
+// sent (a download or a generated image must not be lost for want of a
+// directory): bad input otherwise.
+func checkWritable(path string) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return usagef("cannot write %s: %v", path, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
+
 func shellQuote(s string) string {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r == '/' || r == '.' || r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')

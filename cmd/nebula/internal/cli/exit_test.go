@@ -35,6 +35,8 @@ func TestBadUsageSendsNothing(t *testing.T) {
 		{[]string{"api-key", "delete", seedToken}, "invalid argument"},
 		{[]string{"image", "generate", "--model", "m"}, "required"},
 		{[]string{"ssh-key", "create", "k"}, "--public-key-file is required"},
+		{[]string{"billing", "invoice", "download", "3688", "-O", "/nonexistent-dir/x.pdf"}, "cannot write"},
+		{[]string{"image", "generate", "--model", "m", "--prompt", "p", "-O", "/nonexistent-dir/x.png"}, "cannot write"},
 	}
 	for _, c := range cases {
 		h := newHarness(t)

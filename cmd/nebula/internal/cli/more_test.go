@@ -177,3 +177,16 @@ func TestCompleteInstances(t *testing.T) {
 		t.Fatalf("%q", r.out)
 	}
 }
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("version", "-o", "JSON")
+	var v versionView
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil || v.SDK == "" || v.GoVersion == "" || v.Version == "" {
+		t.Fatalf("%v %q", err, r.out)
+	}
+	if h.requests() != 0 {
+		t.Fatal("version sent a request")
+	}
+}

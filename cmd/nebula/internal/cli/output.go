@@ -30,7 +30,7 @@ type printer[T any] struct {
 }
 
 func newPrinter[T any](a *App, all columns[T]) (*printer[T], error) {
-	p := &printer[T]{w: a.Out, format: a.global.output, noHeader: a.global.noHeader}
+	p := &printer[T]{w: a.Out, format: strings.ToLower(a.global.output), noHeader: a.global.noHeader}
 	switch p.format {
 	case "table":
 	case "json", "yaml":

@@ -165,7 +165,7 @@ func (a *App) versionCommand() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
 			v := versionView{a.version(), sdkVersion(), runtime.Version(), runtime.GOOS + "/" + runtime.GOARCH}
-			if a.global.output == "table" && a.global.columns == "" {
+			if strings.EqualFold(a.global.output, "table") && a.global.columns == "" {
 				_, err := fmt.Fprintf(a.Out, "nebula %s (nebula-go %s, %s, %s)\n", v.Version, v.SDK, v.GoVersion, v.Platform)
 				return err
 			}
