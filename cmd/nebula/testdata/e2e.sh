@@ -108,6 +108,11 @@ nebula billing invoice download "$invoice" -O "$work/invoice.pdf" >/dev/null 2>"
 [ "$(head -c 5 "$work/invoice.pdf")" = "%PDF-" ] || fail "invoice download"
 ok "billing invoice download"
 
+# --- --debug: the SDK's records on stderr (the final check finds no key there).
+nebula billing balance --debug >/dev/null 2>"$work/debug.err"
+grep -q "level=DEBUG" "$work/debug.err" || fail "--debug wrote no records"
+ok "--debug"
+
 # --- bad usage sends nothing: exit 2.
 expect_exit 2 nebula instance wait "$id" --status Runing
 ok "unknown status: exit 2"
