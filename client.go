@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -519,19 +520,26 @@ func (t attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return roundTripIdle(t.rt, req, parent, timeout, option)
 	}
 	ctx, cancel := context.WithTimeout(parent, timeout)
-	resp, err := t.rt.RoundTrip(req.WithContext(ctx))
+	inner := req.WithContext(ctx)
+	body, create := parent.Value(redirectBodyKey{}).(redirectBody)
+	if create {
+		// The wrapped transport replays a request that has GetBody after
+		// some failures (HTTP/2 stream resets, a reused connection that
+		// dies): a create never gets it, on its redirected hop either,
+		// to which net/http copies the first hop's GetBody.
+		inner.GetBody = nil
+	}
+	resp, err := t.rt.RoundTrip(inner)
 	if err != nil {
 		cancel()
 		return nil, timedOut(parent, err, timeout, option)
 	}
-	if (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) && req.GetBody == nil {
+	if create && req.GetBody == nil && (resp.StatusCode == http.StatusTemporaryRedirect || resp.StatusCode == http.StatusPermanentRedirect) {
 		// Only now, with the answer that says the request was not acted
 		// on, may net/http have the body again: to follow the redirect
 		// (CheckRedirect decides whether), never to replay the request
 		// on a connection that failed while sending it.
-		if body, ok := parent.Value(redirectBodyKey{}).(redirectBody); ok {
-			req.GetBody = body.reader
-		}
+		req.GetBody = body.reader
 	}
 	resp.Body = &attemptBody{ReadCloser: resp.Body, parent: parent, cancel: cancel, timeout: timeout, option: option}
 	return resp, nil
@@ -591,15 +599,25 @@ var errIdle = errors.New("idle")
 // body, never the whole transfer, so a slow, steady download is never cut.
 func roundTripIdle(rt http.RoundTripper, req *http.Request, parent context.Context, timeout time.Duration, option string) (*http.Response, error) {
 	ctx, cancel := context.WithCancelCause(parent)
-	timer := time.AfterFunc(timeout, func() { cancel(errIdle) })
+	// waiting is true while the attempt waits for the headers or a read:
+	// a timer that fires just after the wait ended (Stop came too late)
+	// must not cut a transfer that is moving.
+	waiting := new(atomic.Bool)
+	waiting.Store(true)
+	timer := time.AfterFunc(timeout, func() {
+		if waiting.Load() {
+			cancel(errIdle)
+		}
+	})
 	resp, err := rt.RoundTrip(req.WithContext(ctx))
+	waiting.Store(false)
 	timer.Stop()
 	if err != nil {
 		err = idleTimedOut(ctx, parent, err, timeout, option)
 		cancel(nil)
 		return nil, err
 	}
-	resp.Body = &idleBody{ReadCloser: resp.Body, ctx: ctx, parent: parent, cancel: cancel, timer: timer, timeout: timeout, option: option}
+	resp.Body = &idleBody{ReadCloser: resp.Body, ctx: ctx, parent: parent, cancel: cancel, timer: timer, waiting: waiting, timeout: timeout, option: option}
 	return resp, nil
 }
 
@@ -619,13 +637,16 @@ type idleBody struct {
 	ctx, parent context.Context
 	cancel      context.CancelCauseFunc
 	timer       *time.Timer
+	waiting     *atomic.Bool
 	timeout     time.Duration
 	option      string
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
+	b.waiting.Store(true)
 	b.timer.Reset(b.timeout)
 	n, err := b.ReadCloser.Read(p)
+	b.waiting.Store(false)
 	b.timer.Stop()
 	switch {
 	case err == io.EOF:

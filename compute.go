@@ -257,8 +257,15 @@ func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Imag
 // Errors: ErrInvalidArgument (nil context, a product without ID or region,
 // a bad CallOption; nothing is sent); the errors of Images.
 func (s *ComputeService) ImagesFor(ctx context.Context, p Product, opts ...CallOption) ([]Image, error) {
+	const op = "Compute.ImagesFor"
+	if ctx == nil {
+		return nil, invalidArgument("%s: nil context", op)
+	}
 	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Region) == "" {
-		return nil, invalidArgument("Compute.ImagesFor: the product has no ID or no region (take it from Products)")
+		return nil, invalidArgument("%s: the product has no ID or no region (take it from Products)", op)
+	}
+	if _, err := newCallConfig(op, opts); err != nil {
+		return nil, err
 	}
 	images, err := s.Images(ctx, opts...)
 	if err != nil {

@@ -160,11 +160,16 @@ type InstanceStatusError struct {
 	ID     ID
 	Want   InstanceStatus // the status waited for
 	Status InstanceStatus // the status seen
+	op     string         // the wait: "Instances.Wait"
 }
 
-// Error names the status seen and the one waited for.
+// Error names the wait, the status seen and the one waited for.
 func (e *InstanceStatusError) Error() string {
-	return fmt.Sprintf("nebula: instance %s is %q, which cannot become %q", e.ID, e.Status, e.Want)
+	op := e.op
+	if op == "" {
+		op = "Instances.Wait"
+	}
+	return fmt.Sprintf("nebula: %s: instance %s is %q, which cannot become %q", op, e.ID, e.Status, e.Want)
 }
 
 // instanceData is one instance as the API sends it, in a list or a detail.
@@ -293,11 +298,11 @@ func (l *instanceList) decodeDetail(env *rawEnvelope) string {
 }
 
 // instancePath is the instance's path, with id checked and escaped, and
-// suffix ("", "/start", ...) appended.
-func instancePath(id ID, suffix string) (string, error) {
+// suffix ("", "/start", ...) appended. op names the call in its error.
+func instancePath(op string, id ID, suffix string) (string, error) {
 	escaped, err := escapeID("instance ID", id)
 	if err != nil {
-		return "", err
+		return "", named(op, err)
 	}
 	return "/computing/instance/" + escaped + suffix, nil
 }
@@ -305,7 +310,8 @@ func instancePath(id ID, suffix string) (string, error) {
 // Create creates a GPU instance and returns it as the instance list shows
 // it, normally with Status StatusCreating; Wait(ctx, in.ID, StatusRunning)
 // then waits for it to boot. WithProgress reports the instance Create found;
-// WithCallPolling sets how often it looks for it.
+// WithCallPolling sets how often it looks for it (not for how long: at
+// least as long as by default, about 7.5 s).
 //
 // The API's create answer carries no ID, so Create identifies the new
 // instance itself:
@@ -313,12 +319,13 @@ func instancePath(id ID, suffix string) (string, error) {
 //     that name on it fails at once with ErrConflict; nothing is sent.
 //   - Before sending, Create walks the instance list once (reading the
 //     catalog at the same time), refuses a name an active instance already
-//     has, and remembers the IDs of the active instances it saw.
+//     has, and remembers the IDs of the instances it saw.
 //   - After the API accepts the create, Create takes as its own only an
 //     active instance of that name whose ID it had not seen: it looks first
 //     at the end of the list, where the API lists new instances, and walks
-//     the whole list only when the instance is not there; it looks a few
-//     times over several seconds.
+//     the whole list only when the instance is not there or the list's
+//     total says that some new instance is elsewhere; it looks a few times
+//     over several seconds.
 //
 // Create is never sent twice: it is retried only when the request provably
 // never reached the API, or on 429. A same-host 307 or 308 answer is
@@ -342,8 +349,10 @@ func instancePath(id ID, suffix string) (string, error) {
 //     ErrConflict, ErrRateLimited or ErrServerError: the API refused.
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
 //     after the API may have acted (also a 303 See Other, which says the
-//     server acted elsewhere): call Lookup(ctx, req.Name) to learn whether
-//     the instance exists before creating it again.
+//     server acted elsewhere, and a 301 or 302, which are not followed and
+//     do not say it did not; the *APIError with the status is the cause):
+//     call Lookup(ctx, req.Name) to learn whether the instance exists
+//     before creating it again.
 //   - *InstanceNotListedError, which also matches ErrOutcomeUnknown, when
 //     the API accepted the create but Create could not tell which instance
 //     is its own: none new was listed in time (or ctx ended while looking),
@@ -436,20 +445,20 @@ func withoutResponse(opts []CallOption) []CallOption {
 
 // preCreate is what Create's walk of the list saw before sending.
 type preCreate struct {
-	active map[ID]struct{} // the IDs of the active instances
+	listed map[ID]struct{} // the IDs listed, active or not: none is the new instance
 	total  int             // the list's latest stated total
 }
 
 // survey walks the instance list once before a create: it refuses a name
-// an active instance has, and remembers every active ID.
+// an active instance has, and remembers every ID.
 func (s *InstancesService) survey(ctx context.Context, name string, opts []CallOption) (preCreate, error) {
-	pre := preCreate{active: make(map[ID]struct{})}
+	pre := preCreate{listed: make(map[ID]struct{})}
 	var taken *Instance
 	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, func(in *Instance) bool {
+		pre.listed[in.ID] = struct{}{}
 		if !in.Status.Active() {
 			return true
 		}
-		pre.active[in.ID] = struct{}{}
 		if in.Name == name && taken == nil {
 			taken = in
 		}
@@ -484,7 +493,10 @@ func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imag
 	products, perr := s.client.Compute.Products(ctx, opts...)
 	ir := <-imagesCh
 	if perr != nil || ir.err != nil {
-		return ctx.Err() // nil unless the caller gave up
+		if err := ctx.Err(); err != nil { // the caller gave up
+			return fmt.Errorf("nebula: Instances.Create: reading the catalog: %w; nothing was created", err)
+		}
+		return nil
 	}
 	images := ir.images
 	pi := slices.IndexFunc(products, func(p Product) bool { return p.ID == productID })
@@ -507,7 +519,7 @@ type createInstanceBody struct {
 
 // createInstanceJSON checks req and encodes it.
 func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
-	if err := checkName("Create", "instance name", req.Name); err != nil {
+	if err := checkName("Instances.Create", "instance name", req.Name); err != nil {
 		return nil, err
 	}
 	for _, f := range [...]struct{ what, v string }{
@@ -515,18 +527,18 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 	} {
 		switch {
 		case strings.TrimSpace(f.v) == "":
-			return nil, invalidArgument("Create: the %s must not be empty", f.what)
+			return nil, invalidArgument("Instances.Create: the %s must not be empty", f.what)
 		case hasControl(f.v):
-			return nil, invalidArgument("Create: the %s holds a control character", f.what)
+			return nil, invalidArgument("Instances.Create: the %s holds a control character", f.what)
 		case looksLikeCredential(f.v):
-			return nil, invalidArgument("Create: the %s looks like an API key or a JWT, not an ID", f.what)
+			return nil, invalidArgument("Instances.Create: the %s looks like an API key or a JWT, not an ID", f.what)
 		}
 	}
 	key := json.RawMessage(req.SSHKeyID)
 	if !isJSONInteger(key) {
 		quoted, err := json.Marshal(string(req.SSHKeyID))
 		if err != nil {
-			return nil, invalidArgument("Create: SSH key ID: %v", err)
+			return nil, invalidArgument("Instances.Create: SSH key ID: %v", err)
 		}
 		key = quoted
 	}
@@ -534,7 +546,7 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 		InstanceName: req.Name, ProductID: req.ProductID, ImageID: req.ImageID, SSHKeyID: key,
 	})
 	if err != nil {
-		return nil, invalidArgument("Create: %v", err)
+		return nil, invalidArgument("Instances.Create: %v", err)
 	}
 	return body, nil
 }
@@ -544,6 +556,13 @@ func createInstanceJSON(req CreateInstanceRequest) ([]byte, error) {
 // before the create.
 func (s *InstancesService) findCreated(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption) (*Instance, error) {
 	wait, most, tries := s.pollSchedule()
+	// WithCallPolling changes how often Create looks, not for how long:
+	// it looks at least tries times, and for at least as long as the
+	// default schedule waits in all.
+	var span, slept time.Duration
+	for i, w := 1, wait; i < tries; i, w = i+1, min(2*w, most) {
+		span += w
+	}
 	if cfg.pollMin > 0 {
 		wait, most = cfg.pollMin, cfg.pollMax
 	}
@@ -561,13 +580,14 @@ func (s *InstancesService) findCreated(ctx context.Context, name string, pre pre
 		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
 			last = fmt.Errorf("%w; then %w", err, cerr)
 		}
-		if try >= tries || ctx.Err() != nil {
+		if (try >= tries && slept >= span) || ctx.Err() != nil {
 			break
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
 			last = fmt.Errorf("%w; then %w", last, err)
 			break
 		}
+		slept += wait
 		wait = min(2*wait, most)
 	}
 	return nil, &InstanceNotListedError{Name: name, Err: last}
@@ -594,17 +614,23 @@ func joinIDs(ids []ID) string {
 
 // findNew looks once for the created instance. The API lists instances in
 // the order they were created, so it reads the end of the list first (the
-// page around where the list ended before the create); only when the
-// instance is not there does it walk the whole list, in case the order
-// is another.
+// page around where the list ended before the create). It walks the whole
+// list when the instance is not there, or when the total says that the
+// tail does not hold every instance new since the survey (the order is
+// another): another new instance of the name may be elsewhere.
 func (s *InstancesService) findNew(ctx context.Context, name string, pre preCreate, opts []CallOption) (*Instance, error) {
 	var fresh []Instance
-	others := 0 // instances of the name that were active before: not ours
+	others := 0  // instances of the name that were listed before: not ours
+	newSeen := 0 // instances of any name not listed before
 	collect := func(in *Instance) bool {
+		_, old := pre.listed[in.ID]
+		if !old {
+			newSeen++
+		}
 		if in.Name != name || !in.Status.Active() {
 			return true
 		}
-		if _, old := pre.active[in.ID]; old {
+		if old {
 			others++
 		} else if !slices.ContainsFunc(fresh, func(f Instance) bool { return f.ID == in.ID }) {
 			fresh = append(fresh, *in)
@@ -612,10 +638,13 @@ func (s *InstancesService) findNew(ctx context.Context, name string, pre preCrea
 		return true
 	}
 	tail := max(0, pre.total-defaultPageSize/2)
-	if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect); err != nil {
+	total, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize, Offset: tail}, s.lister(opts), instanceKey, collect)
+	if err != nil {
 		return nil, err
 	}
-	if len(fresh) == 0 && tail > 0 {
+	// Instances deleted meanwhile can hide new ones listed elsewhere from
+	// this count; only a whole walk would tell, at the cost the tail saves.
+	if tail > 0 && (len(fresh) == 0 || total > pre.total+newSeen) {
 		others = 0
 		if _, err := walkPages(ctx, "Instances.Create", ListOptions{Limit: defaultPageSize}, s.lister(opts), instanceKey, collect); err != nil {
 			return nil, err
@@ -662,7 +691,7 @@ func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...Call
 	if ctx == nil {
 		return nil, invalidArgument("Instances.Lookup: nil context")
 	}
-	if err := checkName("Lookup", "instance name", name); err != nil {
+	if err := checkName("Instances.Lookup", "instance name", name); err != nil {
 		return nil, err
 	}
 	if _, err := newCallConfig("Instances.Lookup", opts); err != nil {
@@ -705,7 +734,7 @@ func idsOf(ins []Instance) []ID {
 // unknown id; ErrUnexpectedResponse when the answer lists more than one
 // instance.
 func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (*Instance, error) {
-	path, err := instancePath(id, "")
+	path, err := instancePath("Instances.Get", id, "")
 	if err != nil {
 		return nil, err
 	}
@@ -763,7 +792,7 @@ func (s *InstancesService) AllDeleted(ctx context.Context, opts ...CallOption) i
 func (s *InstancesService) list(ctx context.Context, name, path string, lo ListOptions, opts []CallOption) (*Page[Instance], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, err
+		return nil, named(name, err)
 	}
 	r := &request{name: name, route: path, opts: opts, method: http.MethodGet, path: path, query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &instanceList{}, (*instanceData).instance)
@@ -771,7 +800,7 @@ func (s *InstancesService) list(ctx context.Context, name, path string, lo ListO
 
 // Start starts instance id. Starting a running instance changes nothing, so
 // Start is retried like a read. It returns once the API has accepted the
-// request; Wait(ctx, id, "Running") waits for the instance.
+// request; Wait(ctx, id, StatusRunning) waits for the instance.
 //
 // Errors: ErrInvalidArgument (nil context, unusable id; nothing is sent); an
 // *APIError matching ErrBadRequest, ErrNotFound, ErrUnauthorized,
@@ -780,7 +809,7 @@ func (s *InstancesService) Start(ctx context.Context, id ID, opts ...CallOption)
 	return s.action(ctx, "Instances.Start", id, "/start", opts)
 }
 
-// Stop shuts instance id down; Wait(ctx, id, "Stopped") waits for it. It
+// Stop shuts instance id down; Wait(ctx, id, StatusStopped) waits for it. It
 // is retried like a read.
 //
 // Errors: those of Start.
@@ -798,7 +827,7 @@ func (s *InstancesService) Reboot(ctx context.Context, id ID, opts ...CallOption
 }
 
 func (s *InstancesService) action(ctx context.Context, name string, id ID, suffix string, opts []CallOption) error {
-	path, err := instancePath(id, suffix)
+	path, err := instancePath(name, id, suffix)
 	if err != nil {
 		return err
 	}
@@ -813,7 +842,7 @@ func (s *InstancesService) action(ctx context.Context, name string, id ID, suffi
 //
 // Errors: those of Start.
 func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
-	path, err := instancePath(id, "")
+	path, err := instancePath("Instances.Delete", id, "")
 	if err != nil {
 		return err
 	}
@@ -832,8 +861,9 @@ func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption
 // Get answers 404, or shows it Deleted.
 //
 // A status that cannot lead to the one waited for ends the wait (see the
-// README's status table): Deleted leads nowhere, Deleting only to Deleted,
-// and Error (or "Failed") only to Deleting or Deleted. Other statuses
+// status table of docs/instances.md, "Statuses and waiting"): Deleted
+// leads nowhere, Deleting only to Deleted, and Error (or "Failed") only to
+// Deleting or Deleted. Other statuses
 // (Creating, Starting, Running, Stopping, Stopped, Rebooting, and any the
 // SDK does not know) keep the wait going: a stopped instance that is being
 // started may still read Stopped.
@@ -854,7 +884,7 @@ func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatu
 			return true, nil
 		}
 		if !canBecome(in.Status, want) {
-			return true, &InstanceStatusError{ID: id, Want: want, Status: in.Status}
+			return true, &InstanceStatusError{ID: id, Want: want, Status: in.Status, op: "Instances.Wait"}
 		}
 		return false, nil
 	}, opts)
@@ -886,7 +916,7 @@ func (s *InstancesService) waitFunc(ctx context.Context, op string, id ID, want 
 	if ctx == nil {
 		return nil, invalidArgument("%s: nil context", op)
 	}
-	if _, err := instancePath(id, ""); err != nil {
+	if _, err := instancePath(op, id, ""); err != nil {
 		return nil, err
 	}
 	cfg, err := newCallConfig(op, opts)
@@ -937,7 +967,8 @@ func (s *InstancesService) pollBounds(cfg callConfig) (time.Duration, time.Durat
 // login). Each round costs one walk of the instance list, not one Get per
 // instance; only an instance the list no longer shows costs a Get, to learn
 // its fate. Polling and progress are those of Wait; WithProgress reports
-// each instance's changes. Repeated IDs count once.
+// each instance's changes. Repeated IDs count once; no IDs at all is
+// (nil, nil) at once, with nothing sent.
 //
 // Waiting for StatusDeleted ends with (nil, nil) once no instance of ids is
 // active any more.
@@ -963,7 +994,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 		if id == "" {
 			return nil, invalidArgument("%s: ID %d is empty", op, i)
 		}
-		if _, err := instancePath(id, ""); err != nil {
+		if _, err := instancePath(op, id, ""); err != nil {
 			return nil, err
 		}
 		pending[id] = ""
@@ -972,22 +1003,27 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 	if err != nil {
 		return nil, err
 	}
+	if len(pending) == 0 {
+		return nil, nil // nothing to wait for
+	}
 	callOpts := withoutResponse(opts)
 	wait, most := s.pollBounds(cfg)
 	var done []Instance
-	see := func(in *Instance) error {
-		if prev := pending[in.ID]; cfg.progress != nil && (prev == "" || !in.Status.Is(prev)) {
+	// see notes what instance id looks like. id is the ID as asked for:
+	// a detail may spell it otherwise.
+	see := func(id ID, in *Instance) error {
+		if prev := pending[id]; cfg.progress != nil && (prev == "" || !in.Status.Is(prev)) {
 			cfg.progress(*in)
 		}
-		pending[in.ID] = in.Status
+		pending[id] = in.Status
 		switch {
 		case in.Status.Is(want):
-			delete(pending, in.ID)
+			delete(pending, id)
 			if want != StatusDeleted {
 				done = append(done, *in)
 			}
 		case !canBecome(in.Status, want):
-			return &InstanceStatusError{ID: in.ID, Want: want, Status: in.Status}
+			return &InstanceStatusError{ID: id, Want: want, Status: in.Status, op: op}
 		}
 		return nil
 	}
@@ -999,7 +1035,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 				return true
 			}
 			listed[in.ID] = true
-			seeErr = see(in)
+			seeErr = see(in.ID, in)
 			return seeErr == nil
 		})
 		if err == nil {
@@ -1023,7 +1059,7 @@ func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status Instanc
 				err = fmt.Errorf("instance %s: %w", id, gerr)
 				break
 			}
-			err = see(in)
+			err = see(id, in)
 		}
 		if err != nil {
 			var se *InstanceStatusError

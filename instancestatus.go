@@ -8,7 +8,8 @@ import "strings"
 // since the API's capitalisation is not documented as stable.
 type InstanceStatus string
 
-// The statuses of an instance's life (see the README's status table).
+// The statuses of an instance's life (see the status table of
+// docs/instances.md, "Statuses and waiting").
 const (
 	StatusCreating  InstanceStatus = "Creating"
 	StatusStarting  InstanceStatus = "Starting"

@@ -96,9 +96,14 @@ func retryPolicy(s safety, o attemptOutcome, attempt int, lim retryLimits, draw 
 	default:
 		// A gateway's error, or a 500 that is not the API's own "failed"
 		// answer, may come after the API acted on the request; a 303 See
-		// Other says the server acted and the result is elsewhere.
+		// Other says the server acted and the result is elsewhere, and a
+		// redirect that is not followed says nothing either way (a 302
+		// after a POST is the usual Post/Redirect/Get of a server that
+		// acted), except a 307 or 308, which says the hop did nothing.
+		redirect := o.status >= 300 && o.status < 400 &&
+			o.status != http.StatusTemporaryRedirect && o.status != http.StatusPermanentRedirect
 		d.mayHaveActed = o.status == http.StatusBadGateway || o.status == http.StatusGatewayTimeout ||
-			(o.status == http.StatusInternalServerError && !o.failedEnvelope) || o.status == http.StatusSeeOther
+			(o.status == http.StatusInternalServerError && !o.failedEnvelope) || redirect
 	}
 	if s == sendOnce && d.mayHaveActed {
 		d.outcomeUnknown = true

@@ -25,36 +25,34 @@ import (
 // transport: HTTP/2 stream resets, RoundTrippers that emit no trace events,
 // cancellations, refused certificates.
 
-// h2ResetServer is a minimal HTTP/2 server on TLS that reads each request
-// whole and then resets its stream with PROTOCOL_ERROR, a reset after which
-// Go's HTTP/2 transport replays any request that has GetBody. It counts the
-// requests (HEADERS frames) it received.
-type h2ResetServer struct {
-	addr     string
-	requests atomic.Int64
-	second   chan struct{} // closed when a second request arrives
-	once     sync.Once
-	tls      *tls.Config
-	client   *http.Client // trusts the server's certificate, speaks HTTP/2
+// h2Loopback is a minimal HTTP/2 server on TLS, at the level of frames:
+// it answers the connection preface and SETTINGS, and hands every other
+// frame (its payload read and dropped) to onFrame, which answers with
+// write. client trusts its certificate and speaks HTTP/2.
+type h2Loopback struct {
+	addr   string
+	client *http.Client
 }
 
-func newH2ResetServer(t *testing.T) *h2ResetServer {
+// h2Frame is one frame received: its type, flags and stream.
+type h2Frame struct {
+	typ, flags byte
+	stream     uint32
+}
+
+func newH2Loopback(t *testing.T, onFrame func(f h2Frame, write func(typ, flags byte, stream uint32, payload []byte))) *h2Loopback {
 	t.Helper()
 	// Borrow httptest's certificate and a client configured to trust it.
 	cert := httptest.NewUnstartedServer(http.NotFoundHandler())
 	cert.EnableHTTP2 = true
 	cert.StartTLS()
 	t.Cleanup(cert.Close)
-	s := &h2ResetServer{
-		tls:    &tls.Config{Certificates: cert.TLS.Certificates, NextProtos: []string{"h2"}},
-		second: make(chan struct{}),
-	}
 	tr := cert.Client().Transport.(*http.Transport).Clone()
 	tr.ForceAttemptHTTP2 = true
-	s.client = &http.Client{Transport: tr}
+	s := &h2Loopback{client: &http.Client{Transport: tr}}
 	t.Cleanup(tr.CloseIdleConnections)
 
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", s.tls)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: cert.TLS.Certificates, NextProtos: []string{"h2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +66,7 @@ func newH2ResetServer(t *testing.T) *h2ResetServer {
 			if err != nil {
 				return
 			}
-			go s.serve(conn)
+			go serveH2Frames(conn, onFrame)
 		}
 	}()
 	return s
@@ -84,7 +82,7 @@ const (
 	h2ProtocolError = 0x1
 )
 
-func (s *h2ResetServer) serve(conn net.Conn) {
+func serveH2Frames(conn net.Conn, onFrame func(f h2Frame, write func(typ, flags byte, stream uint32, payload []byte))) {
 	defer conn.Close()
 	conn.SetDeadline(time.Now().Add(10 * time.Second))
 	r := bufio.NewReader(conn)
@@ -106,24 +104,42 @@ func (s *h2ResetServer) serve(conn net.Conn) {
 			return
 		}
 		length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
-		typ, flags := h[3], h[4]
-		stream := binary.BigEndian.Uint32(h[5:]) & 0x7fffffff
+		f := h2Frame{typ: h[3], flags: h[4], stream: binary.BigEndian.Uint32(h[5:]) & 0x7fffffff}
 		if _, err := io.CopyN(io.Discard, r, int64(length)); err != nil {
 			return
 		}
-		switch {
-		case typ == h2FrameSettings && flags&h2FlagAck == 0:
+		if f.typ == h2FrameSettings && f.flags&h2FlagAck == 0 {
 			writeFrame(h2FrameSettings, h2FlagAck, 0, nil)
-		case typ == h2FrameHeaders:
-			if s.requests.Add(1) == 2 {
-				s.once.Do(func() { close(s.second) })
-			}
+			continue
 		}
-		if (typ == h2FrameHeaders || typ == h2FrameData) && flags&h2FlagEndStream != 0 {
-			// The whole request arrived: the API may have acted on it.
-			writeFrame(h2FrameRST, 0, stream, binary.BigEndian.AppendUint32(nil, h2ProtocolError))
-		}
+		onFrame(f, writeFrame)
 	}
+}
+
+// h2ResetServer reads each request whole and then resets its stream with
+// PROTOCOL_ERROR, a reset after which Go's HTTP/2 transport replays any
+// request that has GetBody. It counts the requests (HEADERS frames) it
+// received.
+type h2ResetServer struct {
+	*h2Loopback
+	requests atomic.Int64
+	second   chan struct{} // closed when a second request arrives
+	once     sync.Once
+}
+
+func newH2ResetServer(t *testing.T) *h2ResetServer {
+	t.Helper()
+	s := &h2ResetServer{second: make(chan struct{})}
+	s.h2Loopback = newH2Loopback(t, func(f h2Frame, write func(typ, flags byte, stream uint32, payload []byte)) {
+		if f.typ == h2FrameHeaders && s.requests.Add(1) == 2 {
+			s.once.Do(func() { close(s.second) })
+		}
+		if (f.typ == h2FrameHeaders || f.typ == h2FrameData) && f.flags&h2FlagEndStream != 0 {
+			// The whole request arrived: the API may have acted on it.
+			write(h2FrameRST, 0, f.stream, binary.BigEndian.AppendUint32(nil, h2ProtocolError))
+		}
+	})
+	return s
 }
 
 func TestCreateNotReplayedByHTTP2AfterStreamReset(t *testing.T) {

@@ -110,9 +110,13 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string, args []
 	l := &launcher{out: out, home: getenv("HOME")}
 	var err error
 	if getenv("NEBULA_API_KEY") != "" {
+		// The URL is printed only once the SDK has accepted it: the
+		// variables swapped would otherwise print the key.
 		url := cmp.Or(getenv("NEBULA_API_URL"), nebula.DefaultBaseURL)
+		if l.client, err = nebula.NewClient(nebula.WithToken(getenv("NEBULA_API_KEY")), nebula.WithBaseURL(url)); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "Using the Nebula API at %s (NEBULA_API_KEY is set): the instance costs money while it exists.\n", url)
-		l.client, err = nebula.NewClient(nebula.WithToken(getenv("NEBULA_API_KEY")), nebula.WithBaseURL(url))
 		l.poll = 5 * time.Second
 	} else {
 		// A boot time long enough to see the instance go from Creating to

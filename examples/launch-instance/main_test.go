@@ -434,3 +434,20 @@ func TestRealAPINamesItsURL(t *testing.T) {
 		t.Error("the output shows the API key")
 	}
 }
+
+// TestSwappedVariablesPrintNoSecret: NEBULA_API_URL holding the API key
+// (the variables swapped) is refused before anything is printed about it,
+// and the key shows in neither the output nor the error.
+func TestSwappedVariablesPrintNoSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "zq9-Mx7vP2wLr4Kt"
+	env := map[string]string{"NEBULA_API_KEY": "https://api.example.invalid/api/v1", "NEBULA_API_URL": secret}
+	var out bytes.Buffer
+	err := run(context.Background(), &out, func(k string) string { return env[k] }, []string{"-name", "paid"})
+	if err == nil {
+		t.Fatalf("no error\n%s", out.String())
+	}
+	if strings.Contains(out.String()+err.Error(), secret) {
+		t.Fatalf("the key shows: error %v, output:\n%s", err, out.String())
+	}
+}
