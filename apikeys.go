@@ -75,11 +75,11 @@ func (d *createdAPIKeyData) validate() string {
 // on 429.
 func (s *APIKeysService) Create(ctx context.Context, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
 	if err := checkName("APIKeys.Create", "name", req.Name); err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	body, err := json.Marshal(createAPIKeyBody(req))
 	if err != nil {
-		return nil, invalidArgument("Create: %v", err)
+		return nil, refused(opts, invalidArgument("APIKeys.Create: %v", err))
 	}
 	r := &request{name: "APIKeys.Create", route: "/api-keys", opts: opts, method: http.MethodPost, path: "/api-keys", body: body, safety: sendOnce}
 	data, err := send[createdAPIKeyData](ctx, s.client, r)
@@ -108,7 +108,7 @@ func (s *APIKeysService) List(ctx context.Context, opts ...CallOption) ([]APIKey
 func (s *APIKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := apiKeyPath(id)
 	if err != nil {
-		return named("APIKeys.Delete", err)
+		return refused(opts, named("APIKeys.Delete", err))
 	}
 	r := &request{name: "APIKeys.Delete", route: "/api-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)
@@ -149,7 +149,7 @@ func (e *RotateError) Unwrap() error { return e.Err }
 // old ID is reported before anything is created.
 func (s *APIKeysService) Rotate(ctx context.Context, old ID, req CreateAPIKeyRequest, opts ...CallOption) (*CreatedAPIKey, error) {
 	if _, err := apiKeyPath(old); err != nil {
-		return nil, named("APIKeys.Rotate", err)
+		return nil, refused(opts, named("APIKeys.Rotate", err))
 	}
 	created, err := s.Create(ctx, req, opts...)
 	if err != nil {

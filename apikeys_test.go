@@ -351,3 +351,26 @@ func TestRotateDoesNotDeleteWhenCreateFails(t *testing.T) {
 		t.Fatalf("key %v err %v deletes %d", key, err, del.count())
 	}
 }
+
+// Names are checked for control characters the way header values are: a
+// C1 control (NEL, CSI) or a Unicode line break in a name split the line
+// it was listed on, and CSI starts a terminal escape.
+func TestNamesRefuseC1AndUnicodeLineBreaks(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	rec := e.anyRequest(ok(docsCreateIntID))
+	for _, name := range []string{"a\u0085b", "a\u009b31mb", "a\u2028b", "a\u2029b", "a\x85b"} {
+		if _, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{Name: name}); !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "APIKeys.Create") {
+			t.Errorf("%q: err %v", name, err)
+		}
+		if _, err := e.client.SSHKeys.Rename(bg, "5", name); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: Rename: err %v", name, err)
+		}
+	}
+	if rec.count() != 0 {
+		t.Fatalf("%d requests sent", rec.count())
+	}
+	if _, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "café ключ 键"}); err != nil {
+		t.Fatalf("a name in other scripts: %v", err)
+	}
+}

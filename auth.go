@@ -68,11 +68,11 @@ func (d *loginData) validate() string {
 // password or the JWT.
 func (s *AuthService) Login(ctx context.Context, username, password string, opts ...CallOption) (*Session, error) {
 	if strings.TrimSpace(username) == "" || password == "" {
-		return nil, invalidArgument("Auth.Login: username and password must not be empty")
+		return nil, refused(opts, invalidArgument("Auth.Login: username and password must not be empty"))
 	}
 	form, err := query.Values(loginForm{Username: username, Password: password})
 	if err != nil {
-		return nil, invalidArgument("Auth.Login: %v", err)
+		return nil, refused(opts, invalidArgument("Auth.Login: %v", err))
 	}
 	r := &request{
 		name:    "Auth.Login",

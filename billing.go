@@ -160,7 +160,7 @@ func (s *BillingService) Balance(ctx context.Context, opts ...CallOption) (*Bala
 func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[CreditEntry], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, named("Billing.CreditHistory", err)
+		return nil, refused(opts, named("Billing.CreditHistory", err))
 	}
 	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &creditHistoryData{}, (*creditEntryWire).public)
@@ -190,7 +190,7 @@ func creditEntryKey(e *CreditEntry) string {
 func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Invoice], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, named("Billing.Invoices", err)
+		return nil, refused(opts, named("Billing.Invoices", err))
 	}
 	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
 	return sendPage(ctx, s.client, r, lo, &invoicesData{}, (*invoiceWire).public)
@@ -232,11 +232,11 @@ func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) it
 // bytes were written, a timeout).
 func (s *BillingService) DownloadInvoice(ctx context.Context, id ID, w io.Writer, opts ...CallOption) (int64, error) {
 	if w == nil {
-		return 0, invalidArgument("Billing.DownloadInvoice: nil writer")
+		return 0, refused(opts, invalidArgument("Billing.DownloadInvoice: nil writer"))
 	}
 	escaped, err := escapeID("invoice ID", id)
 	if err != nil {
-		return 0, named("Billing.DownloadInvoice", err)
+		return 0, refused(opts, named("Billing.DownloadInvoice", err))
 	}
 	d := &pdfDownload{w: w}
 	r := &request{

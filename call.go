@@ -81,10 +81,8 @@ type call struct {
 // refused here for bad input (a bad option, a nil context) sends nothing and
 // reaches no Observer, like a call its method refused before calling do.
 func (c *Client) do(ctx context.Context, r *request) error {
+	zeroResponses(r.opts)
 	cfg, err := newCallConfig(r.name, r.opts)
-	if cfg.response != nil {
-		*cfg.response = Response{}
-	}
 	if err == nil && ctx == nil {
 		err = invalidArgument("%s: nil context", r.op())
 	}
@@ -132,7 +130,9 @@ func (cl *call) run() error {
 		service, operation, _ := strings.Cut(cl.req.name, ".")
 		cl.info = CallInfo{Method: cl.req.method, Route: cl.req.route, Service: service, Operation: operation,
 			ServerAddress: cl.client.serverAddress, ServerPort: cl.client.serverPort}
-		cl.ctx = o.CallStart(cl.ctx, cl.info)
+		if ctx := o.CallStart(cl.ctx, cl.info); ctx != nil {
+			cl.ctx = ctx // nil keeps the caller's, rather than a panic
+		}
 	}
 	err := cl.send("", nil)
 	if err == nil || !cl.replay {
@@ -176,6 +176,10 @@ func (cl *call) send(token string, auth []string) error {
 
 	ctx := cl.ctx
 	if cl.trace.GotConn != nil {
+		// WithClientTrace composes the caller's own trace, if any, into
+		// cl.trace: start again from the SDK's hook alone, or a replay
+		// would run the caller's hooks twice.
+		cl.trace = httptrace.ClientTrace{GotConn: cl.onGotConn}
 		ctx = httptrace.WithClientTrace(ctx, &cl.trace)
 	}
 	if cl.cfg.timeout > 0 || r.stream {
@@ -311,7 +315,7 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 // call's secrets out of the error (see scrubAttemptError), before anything
 // logs or keeps it.
 func (cl *call) hideQuery(err error) {
-	scrubAttemptError(err, cl.client.baseURL+cl.req.path, cl.secrets())
+	scrubAttemptError(err, cl.client.baseURL+cl.req.path, cl.transportSecrets())
 }
 
 // onTransportError describes an attempt that got no complete answer: a
@@ -446,7 +450,8 @@ func (cl *call) wrap(err error, previous error) error {
 	attempts := cl.attempts
 	// What no attempt's hook saw (a sink's or a TokenSource's error) is
 	// scrubbed here; what was already scrubbed is returned as it is.
-	err, previous = scrubError(err, cl.secrets()), scrubError(previous, cl.secrets())
+	secrets := cl.transportSecrets()
+	err, previous = scrubError(err, secrets), scrubError(previous, secrets)
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		apiErr.Attempts = attempts
@@ -494,7 +499,7 @@ func (cl *call) finish(err error) {
 	if r != nil {
 		*r = Response{
 			StatusCode: cl.status,
-			Header:     responseHeader(cl.header),
+			Header:     responseHeader(cl.header, cl.secrets()),
 			RequestID:  id,
 			Attempts:   cl.attempts,
 			Duration:   d,
@@ -555,6 +560,19 @@ func (cl *call) secrets() []string {
 		return cl.req.secrets
 	}
 	return append([]string{cl.token}, cl.req.secrets...)
+}
+
+// transportSecrets are the values no error made on this side of the wire
+// may show: the call's secrets and the values of its WithCallHeader
+// headers, which a RoundTripper's error may quote with the request's
+// headers. An answer's text is not scrubbed of the header values: a server
+// that echoes a trace id the caller sent shows what the caller chose.
+func (cl *call) transportSecrets() []string {
+	secrets := cl.secrets()
+	for _, vs := range cl.cfg.header {
+		secrets = append(secrets[:len(secrets):len(secrets)], vs...)
+	}
+	return secrets
 }
 
 func (cl *call) logging(level slog.Level) bool {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,5 +270,50 @@ func TestPlainRequestIDAgreesWithScrub(t *testing.T) {
 	}
 	if !plainRequestID("4f6c2a0e-9b1d-4e27-8c55-0d3f1b2a9e77", secrets) {
 		t.Error("a UUID takes the slow path")
+	}
+}
+
+// nilContextObserver is an Observer whose CallStart returns nil, as a
+// careless one may.
+type nilContextObserver struct{ recordingObserver }
+
+func (o *nilContextObserver) CallStart(ctx context.Context, info CallInfo) context.Context {
+	o.recordingObserver.CallStart(ctx, info)
+	return nil
+}
+
+// A CallStart that returns a nil context made the SDK panic; the call keeps
+// the caller's context instead.
+func TestObserverReturningNilContextIsNoPanic(t *testing.T) {
+	t.Parallel()
+	obs := &nilContextObserver{}
+	e := newTestEnv(t, WithObserver(obs))
+	e.reply("GET", "/api_keys", status(503, failedEnvelope("busy")), ok(docsList))
+	keys, err := e.client.APIKeys.List(bg)
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("keys %v, err %v", keys, err)
+	}
+	if len(obs.attempts) != 2 || len(obs.results) != 1 {
+		t.Fatalf("observer %s", obs.everything())
+	}
+}
+
+// The caller's own httptrace.ClientTrace sees each event once: the SDK's
+// connection trace (the proof that a create never left) was composed with
+// it again for the replay after a 401, so every hook of the caller's then
+// ran twice.
+func TestCallersClientTraceRunsOnceAcrossReplay(t *testing.T) {
+	t.Parallel()
+	lb := newLoopback(t, sequence(reply(401, failedEnvelope("token expired")), reply(200, docsCreateIntID)))
+	var got, wrote atomic.Int64
+	ctx := httptrace.WithClientTrace(bg, &httptrace.ClientTrace{
+		GotConn:      func(httptrace.GotConnInfo) { got.Add(1) },
+		WroteHeaders: func() { wrote.Add(1) },
+	})
+	if _, err := lb.client(t, WithTokenSource(changingTokens())).APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "n"}); err != nil {
+		t.Fatal(err)
+	}
+	if lb.count() != 2 || got.Load() != 2 || wrote.Load() != 2 {
+		t.Fatalf("%d requests; the caller's trace saw %d connections and %d requests written", lb.count(), got.Load(), wrote.Load())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CallOption changes one call: its timeout, its retries, an extra header,
@@ -16,6 +17,9 @@ import (
 // makes the call fail with ErrInvalidArgument before anything is sent.
 type CallOption struct {
 	apply func(*callConfig) error
+	// response is WithResponseInto's target, which a call zeroes even when
+	// it is refused before its options are applied (see refused).
+	response *Response
 }
 
 // callConfig is what a call's options say, resolved once per call.
@@ -91,6 +95,13 @@ var refusedCallHeaders = map[string]bool{
 	// The SDK's own: the answer must be the JSON (or PDF) it decodes, and
 	// WithUserAgent names the caller.
 	"Accept": true, "User-Agent": true,
+	// They change the answer: a compressed body the transport no longer
+	// decodes (a created key's value lost), a part of it that passes for
+	// the whole (an invoice cut short), an interim answer to wait for.
+	"Accept-Encoding": true, "Range": true, "If-Range": true, "Expect": true,
+	// They change what the request does on servers that honour them: a
+	// read carried out as a delete, and retried as a read is.
+	"X-Http-Method-Override": true, "X-Http-Method": true, "X-Method-Override": true,
 }
 
 // WithCallHeader adds a header to every attempt of this call (a trace id, a
@@ -98,9 +109,12 @@ var refusedCallHeaders = map[string]bool{
 // Content-Length, Content-Type, Cookie, the hop-by-hop headers (Connection,
 // Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer),
 // Proxy-Authorization, the SDK's own Accept and User-Agent (use
-// WithUserAgent), an invalid name, and control characters (TAB, DEL and C1
-// included) in the name or value. The value is never logged, put in an
-// error or shown to an Observer.
+// WithUserAgent), the headers that change the answer (Accept-Encoding,
+// Range, If-Range, Expect) or the method (X-HTTP-Method-Override,
+// X-HTTP-Method, X-Method-Override), an invalid name, and control
+// characters (TAB, DEL and C1 included) in the name or value. The value is
+// never logged, put in an error or shown to an Observer, and is scrubbed
+// from a transport error that quotes the request's headers.
 func WithCallHeader(key, value string) CallOption {
 	return CallOption{apply: func(c *callConfig) error {
 		name := textproto.CanonicalMIMEHeaderKey(key)
@@ -134,9 +148,14 @@ func validHeaderName(s string) bool {
 	return true
 }
 
-// hasControlOrC1 reports a C0 control (TAB included), DEL or a C1 control.
+// hasControlOrC1 reports a C0 control (TAB included), DEL or a C1 control:
+// as a character, or as a lone byte 0x80-0x9F outside UTF-8, which is how
+// HTTP's Latin-1 reads it (0x9B is a terminal's CSI).
 func hasControlOrC1(s string) bool {
-	for _, r := range s {
+	for i, r := range s {
+		if r == utf8.RuneError && s[i] >= 0x80 && s[i] <= 0x9f {
+			return true // a byte that is no UTF-8 (U+FFFD itself starts with 0xEF)
+		}
 		if r < 0x20 || (r >= 0x7f && r <= 0x9f) {
 			return true
 		}
@@ -148,21 +167,41 @@ func hasControlOrC1(s string) bool {
 // (status, headers, request id, rate limits) and of the call as a whole
 // (attempts, duration) when the call returns, whether it succeeded or not.
 // A call refused before sending leaves *r zero (0 attempts, status 0): *r is
-// zeroed when the option is made and again when the call starts, so an
-// earlier call's metadata never passes for this one's. For a call made of
+// zeroed when the option is made and again by every call given it, refused
+// or not, so an earlier call's metadata never passes for this one's, also
+// when the option is reused. For a call made of
 // several requests (Rotate, Instances.Create), *r describes the last one;
 // for an iterator (All), the last page's. r must not be nil.
 func WithResponseInto(r *Response) CallOption {
 	if r != nil {
 		*r = Response{}
 	}
-	return CallOption{apply: func(c *callConfig) error {
+	return CallOption{response: r, apply: func(c *callConfig) error {
 		if r == nil {
 			return fmt.Errorf("WithResponseInto: nil *Response")
 		}
 		c.response = r
 		return nil
 	}}
+}
+
+// zeroResponses zeroes every Response that opts would fill: a call starts
+// with them zero, so that one refused before sending, or refused for
+// another of its options, never leaves an earlier call's metadata there
+// (a WithResponseInto option may be reused).
+func zeroResponses(opts []CallOption) {
+	for _, o := range opts {
+		if o.response != nil {
+			*o.response = Response{}
+		}
+	}
+}
+
+// refused is err, the refusal of a call before it reached the pipeline,
+// after zeroing the Responses of its options.
+func refused(opts []CallOption, err error) error {
+	zeroResponses(opts)
+	return err
 }
 
 // WithCallPolling sets, for this call only, how often Instances.Create looks

@@ -223,26 +223,30 @@ func trickle(pdf []byte, piece int, pause time.Duration) http.HandlerFunc {
 	}
 }
 
-// A slow, steady download is never cut by the timeout: 24 pieces 60 ms apart
-// (about 1.4 s) under a 1 s timeout arrive whole. The gap between pieces is
-// far below the timeout, so a loaded machine cannot make the test flake.
+// A slow, steady download is never cut by the timeout: 60 pieces 50 ms apart
+// (about 3 s) under a 2 s timeout arrive whole. The gap between pieces is
+// 40 times below the timeout, so that a loaded machine cannot make the test
+// flake; a timeout on the whole transfer cuts it every time.
 func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 	t.Parallel()
 	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 200))
-	lb := newLoopback(t, trickle(pdf, len(pdf)/24+1, 60*time.Millisecond))
+	lb := newLoopback(t, trickle(pdf, len(pdf)/60+1, 50*time.Millisecond))
 	for name, download := range map[string]func(io.Writer) (int64, error){
 		"WithTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t, WithTimeout(time.Second)).Billing.DownloadInvoice(bg, "3688", w)
+			return lb.client(t, WithTimeout(2*time.Second)).Billing.DownloadInvoice(bg, "3688", w)
 		},
 		"WithCallTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(time.Second))
+			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(2*time.Second))
 		},
 	} {
-		var buf bytes.Buffer
-		n, err := download(&buf)
-		if err != nil || n != int64(len(pdf)) || !bytes.Equal(buf.Bytes(), pdf) {
-			t.Fatalf("%s: n %d of %d, err %v", name, n, len(pdf), err)
-		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			n, err := download(&buf)
+			if err != nil || n != int64(len(pdf)) || !bytes.Equal(buf.Bytes(), pdf) {
+				t.Fatalf("n %d of %d, err %v", n, len(pdf), err)
+			}
+		})
 	}
 }
 
@@ -308,12 +312,87 @@ func TestWithCallHeaderRefusesTheSDKsHeaders(t *testing.T) {
 			t.Errorf("%q: err %v", k, err)
 		}
 	}
-	for _, v := range []string{"a\tb", "a\x7fb", "a\u0085b", "a\r\nX-Injected: 1"} {
+	// "\x85" and "\x9b" are lone bytes, C1 controls (NEL, CSI) as HTTP's
+	// Latin-1 reads them.
+	for _, v := range []string{"a\tb", "a\x7fb", "a\u0085b", "a\r\nX-Injected: 1", "a\x85b", "a\x9b31m"} {
 		if _, err := e.client.APIKeys.List(bg, WithCallHeader("X-Trace", v)); !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), v) {
 			t.Errorf("%q: err %v", v, err)
 		}
 	}
 	if rec.count() != 0 {
 		t.Fatalf("%d requests sent", rec.count())
+	}
+	// Not controls: other characters, U+FFFD and a lone byte above C1.
+	for _, v := range []string{"café", "\ufffd", "a\xe9b"} {
+		if _, err := e.client.APIKeys.List(bg, WithCallHeader("X-Trace", v)); err != nil {
+			t.Errorf("%q: err %v", v, err)
+		}
+	}
+}
+
+// Headers that change what the answer is or what the request does are the
+// SDK's too: Accept-Encoding made the transport hand over a gzipped body
+// (a created key's value lost as ErrUnexpectedResponse), Range a part of
+// an invoice reported as the whole, a method override a read the server
+// carries out as a delete, which the SDK then retries.
+func TestWithCallHeaderRefusesHeadersThatChangeTheAnswer(t *testing.T) {
+	t.Parallel()
+	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 20))
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/pdf")
+		http.ServeContent(w, r, "invoice.pdf", time.Time{}, bytes.NewReader(pdf))
+	})
+	c := lb.client(t)
+	for _, h := range [][2]string{
+		{"Range", "bytes=0-9"}, {"If-Range", "x"}, {"Accept-Encoding", "gzip"}, {"accept-encoding", "br"},
+		{"X-HTTP-Method-Override", "DELETE"}, {"X-Http-Method", "DELETE"}, {"X-Method-Override", "DELETE"}, {"Expect", "100-continue"},
+	} {
+		var buf bytes.Buffer
+		n, err := c.Billing.DownloadInvoice(bg, "3688", &buf, WithCallHeader(h[0], h[1]))
+		if !errors.Is(err, ErrInvalidArgument) || n != 0 {
+			t.Errorf("%s: %d bytes, err %v", h[0], n, err)
+		}
+	}
+	if lb.count() != 0 {
+		t.Fatalf("%d requests sent", lb.count())
+	}
+}
+
+// A WithResponseInto option may be made once and reused: a call refused
+// before sending, by its method or for another option, left the earlier
+// call's status and attempts in the Response, passing for its own.
+func TestReusedResponseOptionNeverShowsAnEarlierCall(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.anyRequest(ok(docsList))
+	var resp Response
+	opt := WithResponseInto(&resp)
+	refusals := map[string]func() error{
+		"bad option first": func() error { _, err := e.client.APIKeys.List(bg, WithCallMaxRetries(-1), opt); return err },
+		"APIKeys.Delete":   func() error { return e.client.APIKeys.Delete(bg, "", opt) },
+		"APIKeys.Create":   func() error { _, err := e.client.APIKeys.Create(bg, CreateAPIKeyRequest{}, opt); return err },
+		"SSHKeys.List":     func() error { _, err := e.client.SSHKeys.List(bg, ListOptions{Limit: -1}, opt); return err },
+		"SSHKeys.Rename":   func() error { _, err := e.client.SSHKeys.Rename(bg, "5", " ", opt); return err },
+		"Billing.DownloadInvoice": func() error {
+			_, err := e.client.Billing.DownloadInvoice(bg, "7", nil, opt)
+			return err
+		},
+		"Compute.ImagesFor": func() error { _, err := e.client.Compute.ImagesFor(bg, Product{}, opt); return err },
+		"Inference.GenerateImage": func() error {
+			_, err := e.client.Inference.GenerateImage(bg, GenerateImageRequest{}, opt)
+			return err
+		},
+		"Auth.Login": func() error { _, err := e.client.Auth.Login(bg, "", "", opt); return err },
+	}
+	for name, refuse := range refusals {
+		if _, err := e.client.APIKeys.List(bg, opt); err != nil || resp.Attempts != 1 {
+			t.Fatalf("%s: the call before: err %v, Response %+v", name, err, resp)
+		}
+		if err := refuse(); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%s: err %v", name, err)
+		}
+		if resp.Attempts != 0 || resp.StatusCode != 0 || resp.Header != nil {
+			t.Errorf("%s: refused, yet Response %+v", name, resp)
+		}
 	}
 }

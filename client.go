@@ -760,13 +760,14 @@ func checkToken(token string) error {
 }
 
 // checkName refuses a name that is blank or holds a control character (a
-// NUL, a line break), which no list could show sensibly. op and what name
-// the call and the field in the error.
+// NUL, a line break, C1 as WithCallHeader counts it, U+2028 and U+2029),
+// which no list could show sensibly. op and what name the call and the
+// field in the error.
 func checkName(op, what, name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
 		return invalidArgument("%s: the %s must not be empty or blank", op, what)
-	case hasControl(name):
+	case hasControlOrC1(name) || strings.ContainsAny(name, "\u2028\u2029"):
 		return invalidArgument("%s: the %s holds a control character", op, what)
 	}
 	return nil

@@ -259,13 +259,13 @@ func (s *ComputeService) Images(ctx context.Context, opts ...CallOption) ([]Imag
 func (s *ComputeService) ImagesFor(ctx context.Context, p Product, opts ...CallOption) ([]Image, error) {
 	const op = "Compute.ImagesFor"
 	if ctx == nil {
-		return nil, invalidArgument("%s: nil context", op)
+		return nil, refused(opts, invalidArgument("%s: nil context", op))
 	}
 	if strings.TrimSpace(p.ID) == "" || strings.TrimSpace(p.Region) == "" {
-		return nil, invalidArgument("%s: the product has no ID or no region (take it from Products)", op)
+		return nil, refused(opts, invalidArgument("%s: the product has no ID or no region (take it from Products)", op))
 	}
 	if _, err := newCallConfig(op, opts); err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	images, err := s.Images(ctx, opts...)
 	if err != nil {

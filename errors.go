@@ -67,12 +67,19 @@ type APIError struct {
 }
 
 // Error reads like "nebula: POST /api-keys: 409 Conflict: API key name already exists".
-func (e *APIError) Error() string {
+func (e *APIError) Error() string { return e.text(true) }
+
+// text is the error's text; without whole, only what the answer said (its
+// status, message and request id), as another error quoting it needs,
+// having named the call and counted its attempts itself.
+func (e *APIError) text(whole bool) string {
 	var b strings.Builder
-	b.WriteString("nebula: ")
-	if e.op != "" {
-		b.WriteString(e.op)
-		b.WriteString(": ")
+	if whole {
+		b.WriteString("nebula: ")
+		if e.op != "" {
+			b.WriteString(e.op)
+			b.WriteString(": ")
+		}
 	}
 	b.WriteString(strconv.Itoa(e.HTTPStatus))
 	if text := http.StatusText(e.HTTPStatus); text != "" {
@@ -89,7 +96,7 @@ func (e *APIError) Error() string {
 	if e.RetryAfter > 0 {
 		fmt.Fprintf(&b, " (retry after %s)", e.RetryAfter)
 	}
-	if e.Attempts > 1 {
+	if whole && e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	if e.RequestID != "" {
@@ -159,7 +166,11 @@ func (e *requestError) Error() string {
 	}
 	if e.previous != nil {
 		b.WriteString(" (previous attempt: ")
-		b.WriteString(causeText(e.previous))
+		if apiErr, ok := e.previous.(*APIError); ok {
+			b.WriteString(apiErr.text(false)) // the call is named above
+		} else {
+			b.WriteString(causeText(e.previous))
+		}
 		b.WriteByte(')')
 	}
 	return b.String()
@@ -395,12 +406,13 @@ func redactSecrets(text string, forms []string) string {
 		text = strings.ReplaceAll(text, f, redactedText)
 	}
 	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
-	return redactRuns(text, "eyJ", 0, "[REDACTED-JWT]")
+	return redactRuns(text, "eyJ", minJWTRun, "[REDACTED-JWT]")
 }
 
 // secretForms lists every way a server may echo the secrets: as they are,
-// URL-escaped, JSON-escaped (Go's style, and ASCII-only \u escapes in lower
-// and upper case, as Python's json module writes them) and HTML-escaped.
+// URL-escaped, JSON-escaped (Go's style, the plain style of FastAPI and
+// JavaScript, and ASCII-only \u escapes in lower and upper case, as Python's
+// json module writes them by default) and HTML-escaped.
 // Secrets shorter than minSecretLen are left out: they would match ordinary
 // words.
 func secretForms(secrets []string) []string {
@@ -422,14 +434,35 @@ func secretForms(secrets []string) []string {
 		if j, err := json.Marshal(s); err == nil {
 			add(string(j[1 : len(j)-1]))
 		}
+		add(plainJSON.Replace(s))
 		add(asciiJSON(s, "\\u%04x"))
 		add(asciiJSON(s, "\\u%04X"))
+		add(strings.ReplaceAll(asciiJSON(s, "\\u%04x"), "/", `\/`)) // PHP's json_encode
 		add(html.EscapeString(s))
-		add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;").Replace(s))
+		for _, r := range htmlEscapers {
+			add(r.Replace(s))
+		}
 	}
 	// Longest first, so that a form never leaves part of a longer one.
 	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
 	return forms
+}
+
+// plainJSON escapes a JSON string body as most servers do (Python's json
+// with ensure_ascii=False, as FastAPI answers; JavaScript's JSON.stringify):
+// quotes, backslashes and controls only, where Go's json.Marshal also
+// escapes '<', '>' and '&'. It is a secret's form only when the secret holds
+// a quote or a backslash together with one of those (else another form is
+// the same); controls do not occur in credentials.
+var plainJSON = strings.NewReplacer(`"`, `\"`, `\`, `\\`)
+
+// htmlEscapers write the apostrophe and quote as other HTML escapers do
+// than Go's html.EscapeString (&#39; and &#34;): Python's (&#x27;), PHP's
+// htmlspecialchars (&#039;) and HTML5's (&apos;), each with &quot;.
+var htmlEscapers = [...]*strings.Replacer{
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;"),
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;"),
 }
 
 // asciiJSON escapes s as a JSON string body that holds only ASCII, with
@@ -461,6 +494,13 @@ const minSecretLen = 3
 // to catch a key cut short while leaving words that merely contain the
 // letters ("peak_hours", "break_glass", "ak_id") as they are written.
 const minKeyRun = 16
+
+// minJWTRun is how many token characters must follow "eyJ" for scrub to
+// take the run for a JWT. Every JWT header names its "alg", so even the
+// shortest, {"alg":"x"}, has 12 after "eyJ" (and a whole JWT runs on through
+// its payload); words that hold the letters ("keyJSON", "surveyJS") have
+// fewer and stay as written.
+const minJWTRun = 12
 
 // redactRuns replaces every run that starts with prefix and continues with
 // at least minRun token characters (the alphabet of API keys and JWTs) by

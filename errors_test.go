@@ -1,6 +1,7 @@
 package nebula
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -173,5 +174,34 @@ func TestParseRetryAfter(t *testing.T) {
 	}
 	if d, ok := parseRetryAfter("9999999999999", now); !ok || d < time.Hour {
 		t.Errorf("huge Retry-After = %v, %v", d, ok)
+	}
+}
+
+// A call that ended while waiting to retry names itself once: the earlier
+// attempt's answer is quoted without the "nebula: Service.Method: METHOD
+// /path" it shares with the call's own error.
+func TestPreviousAttemptNamesTheCallOnce(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	// The call ends during the wait before its retry.
+	e := newTestEnv(t, WithRetryWait(time.Minute, time.Minute), WithObserver(cancelOnRetry(cancel)))
+	e.reply("GET", "/api_keys", status(503, failedEnvelope("busy")))
+	_, err := e.client.APIKeys.List(ctx)
+	want := "nebula: APIKeys.List: GET /api_keys: context canceled (previous attempt: 503 Service Unavailable: busy)"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrServerError) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v\nwant %s", err, want)
+	}
+}
+
+// cancelOnRetry is an Observer that calls cancel when an attempt is to be
+// retried.
+type cancelOnRetry context.CancelFunc
+
+func (cancelOnRetry) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
+func (cancelOnRetry) CallDone(context.Context, CallInfo, CallResult)            {}
+func (c cancelOnRetry) AttemptDone(_ context.Context, _ CallInfo, a AttemptInfo) {
+	if a.Retry {
+		c()
 	}
 }

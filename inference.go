@@ -249,7 +249,7 @@ func decodeBase64(s string) ([]byte, error) {
 // ErrUnexpectedResponse).
 func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageRequest, opts ...CallOption) ([]GeneratedImage, error) {
 	if err := req.check(); err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	body := generateImageBody{
 		Model:          req.Model,
@@ -269,7 +269,7 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	}
 	raw, err := json.Marshal(body)
 	if err != nil {
-		return nil, invalidArgument("Inference.GenerateImage: %v", err)
+		return nil, refused(opts, invalidArgument("Inference.GenerateImage: %v", err))
 	}
 	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce, bigBody: true}
 	var out generatedImages

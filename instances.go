@@ -359,6 +359,7 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 //     or several new instances have the name. It most likely exists; find
 //     it later with Lookup.
 func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest, opts ...CallOption) (*Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	if ctx == nil {
 		return nil, invalidArgument("Instances.Create: nil context")
 	}
@@ -688,6 +689,7 @@ func (s *InstancesService) lister(opts []CallOption) func(context.Context, ListO
 // of List, among them ErrUnexpectedResponse for a list that does not page as
 // documented (see All).
 func (s *InstancesService) Lookup(ctx context.Context, name string, opts ...CallOption) (*Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	if ctx == nil {
 		return nil, invalidArgument("Instances.Lookup: nil context")
 	}
@@ -734,6 +736,7 @@ func idsOf(ins []Instance) []ID {
 // unknown id; ErrUnexpectedResponse when the answer lists more than one
 // instance.
 func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (*Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	path, err := instancePath("Instances.Get", id, "")
 	if err != nil {
 		return nil, err
@@ -756,6 +759,7 @@ func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (
 // is sent); an *APIError matching ErrUnauthorized, ErrForbidden,
 // ErrRateLimited or ErrServerError after retries, or ErrUnexpectedResponse.
 func (s *InstancesService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Instance], error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	return s.list(ctx, "Instances.List", "/computing/instances", lo, opts)
 }
 
@@ -776,6 +780,7 @@ func (s *InstancesService) All(ctx context.Context, opts ...CallOption) iter.Seq
 //
 // Errors: those of List.
 func (s *InstancesService) ListDeleted(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[Instance], error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	return s.list(ctx, "Instances.ListDeleted", "/computing/deleted-instances", lo, opts)
 }
 
@@ -806,6 +811,7 @@ func (s *InstancesService) list(ctx context.Context, name, path string, lo ListO
 // *APIError matching ErrBadRequest, ErrNotFound, ErrUnauthorized,
 // ErrForbidden, ErrRateLimited or ErrServerError after retries.
 func (s *InstancesService) Start(ctx context.Context, id ID, opts ...CallOption) error {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	return s.action(ctx, "Instances.Start", id, "/start", opts)
 }
 
@@ -814,6 +820,7 @@ func (s *InstancesService) Start(ctx context.Context, id ID, opts ...CallOption)
 //
 // Errors: those of Start.
 func (s *InstancesService) Stop(ctx context.Context, id ID, opts ...CallOption) error {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	return s.action(ctx, "Instances.Stop", id, "/stop", opts)
 }
 
@@ -823,6 +830,7 @@ func (s *InstancesService) Stop(ctx context.Context, id ID, opts ...CallOption) 
 //
 // Errors: those of Start.
 func (s *InstancesService) Reboot(ctx context.Context, id ID, opts ...CallOption) error {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	return s.action(ctx, "Instances.Reboot", id, "/reboot", opts)
 }
 
@@ -842,6 +850,7 @@ func (s *InstancesService) action(ctx context.Context, name string, id ID, suffi
 //
 // Errors: those of Start.
 func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	path, err := instancePath("Instances.Delete", id, "")
 	if err != nil {
 		return err
@@ -875,6 +884,7 @@ func (s *InstancesService) Delete(ctx context.Context, id ID, opts ...CallOption
 // the errors of Get; the context's error when ctx ends first, naming the
 // last status seen.
 func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatus, opts ...CallOption) (*Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	want, ok := status.known()
 	if !ok {
 		return nil, invalidArgument("Instances.Wait: %.40q is not an InstanceStatus (use WaitFunc to wait for anything else)", string(status))
@@ -904,6 +914,7 @@ func (s *InstancesService) Wait(ctx context.Context, id ID, status InstanceStatu
 // the errors of Get (ErrNotFound once the instance is gone); the context's
 // error when ctx ends first, naming the last status seen.
 func (s *InstancesService) WaitFunc(ctx context.Context, id ID, until func(*Instance) (done bool, err error), opts ...CallOption) (*Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	if until == nil {
 		return nil, invalidArgument("Instances.WaitFunc: nil condition")
 	}
@@ -981,6 +992,7 @@ func (s *InstancesService) pollBounds(cfg callConfig) (time.Duration, time.Durat
 // the context's error when ctx ends first, naming the instances still
 // awaited.
 func (s *InstancesService) WaitAll(ctx context.Context, ids []ID, status InstanceStatus, opts ...CallOption) ([]Instance, error) {
+	zeroResponses(opts) // a call refused below must not show an earlier call's metadata
 	const op = "Instances.WaitAll"
 	if ctx == nil {
 		return nil, invalidArgument("%s: nil context", op)

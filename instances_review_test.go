@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/jarcoal/httpmock"
 	"time"
 )
 
@@ -379,6 +381,36 @@ func TestFoundAnsweringACreateIsOutcomeUnknown(t *testing.T) {
 		}
 		if n := a.count("POST"); n != 2 {
 			t.Errorf("%d: %d POSTs, want one per create", code, n)
+		}
+	}
+}
+
+// A reused WithResponseInto never shows an earlier call's metadata when an
+// Instances call is refused before sending.
+func TestInstancesRefusalZeroesReusedResponse(t *testing.T) {
+	t.Parallel()
+	e := newInstancesEnv(t)
+	e.mock.RegisterResponder("GET", testBase+"/computing/instance/5", httpmock.NewStringResponder(200, detailOf("5", "Running")))
+	var resp Response
+	into := WithResponseInto(&resp)
+	refusals := map[string]func() error{
+		"Get":     func() error { _, err := e.client.Instances.Get(bg, "", into); return err },
+		"Create":  func() error { _, err := e.client.Instances.Create(bg, CreateInstanceRequest{}, into); return err },
+		"Lookup":  func() error { _, err := e.client.Instances.Lookup(bg, " ", into); return err },
+		"Wait":    func() error { _, err := e.client.Instances.Wait(bg, "5", "Runing", into); return err },
+		"WaitAll": func() error { _, err := e.client.Instances.WaitAll(bg, []ID{""}, StatusRunning, into); return err },
+		"Delete":  func() error { return e.client.Instances.Delete(bg, "..", into) },
+		"List":    func() error { _, err := e.client.Instances.List(bg, ListOptions{Limit: -1}, into); return err },
+	}
+	for name, refuse := range refusals {
+		if _, err := e.client.Instances.Get(bg, "5", into); err != nil || resp.StatusCode != 200 || resp.Attempts != 1 {
+			t.Fatalf("Get: %v, %+v", err, resp)
+		}
+		if err := refuse(); !errors.Is(err, ErrInvalidArgument) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if resp.StatusCode != 0 || resp.Attempts != 0 || resp.Header != nil {
+			t.Errorf("%s refused, but the Response shows %+v", name, resp)
 		}
 	}
 }

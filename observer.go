@@ -26,7 +26,8 @@ import (
 // Rotate).
 type Observer interface {
 	// CallStart runs once per call, before anything is sent; the context it
-	// returns carries the call's attempts (a tracer puts its span there).
+	// returns carries the call's attempts (a tracer puts its span there). A
+	// nil context keeps the caller's.
 	CallStart(ctx context.Context, info CallInfo) context.Context
 	// AttemptDone runs after each attempt, retried or not.
 	AttemptDone(ctx context.Context, info CallInfo, attempt AttemptInfo)

@@ -38,15 +38,47 @@ type RateLimit struct {
 }
 
 // responseHeader copies an answer's headers for a Response, without the
-// cookies it set: a session cookie is a credential.
-func responseHeader(h http.Header) http.Header {
+// cookies it set (a session cookie is a credential), and with secrets (the
+// call's own, "ak_" key values, JWTs) scrubbed from every value as from
+// every other text: callers print and marshal a Response, and a proxy may
+// echo the Authorization header, or X-Request-Id a token.
+func responseHeader(h http.Header, secrets []string) http.Header {
 	if h == nil {
 		return nil
 	}
 	c := h.Clone()
 	delete(c, "Set-Cookie")
 	delete(c, "Set-Cookie2")
+	var forms []string // built for the first value that may hold a secret
+	for _, vs := range c {
+		for i, v := range vs {
+			if !mayHoldSecret(v, secrets) {
+				continue
+			}
+			if forms == nil {
+				forms = secretForms(secrets)
+			}
+			vs[i] = redactSecrets(v, forms)
+		}
+	}
 	return c
+}
+
+// mayHoldSecret reports a header value that redactSecrets might change: one
+// that holds a secret as it is, "ak_", "eyJ", or a character that only an
+// escaped form of a secret brings ('%' and '+' of URL escaping, '\' of
+// JSON's, '&' of HTML's). Most values (dates, types, ids) hold none, and
+// skip building every secret's forms.
+func mayHoldSecret(v string, secrets []string) bool {
+	if strings.ContainsAny(v, `%+\&`) || strings.Contains(v, apiKeyPrefix) || strings.Contains(v, "eyJ") {
+		return true
+	}
+	for _, s := range secrets {
+		if len(s) >= minSecretLen && strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseRateLimit reads the rate-limit headers of an answer received at now:

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -185,5 +186,121 @@ func TestSecretEqual(t *testing.T) {
 		t.Error("a prefix equals the longer value")
 	case a.Equal(Secret{}) || !(Secret{}).Equal(NewSecret("")):
 		t.Error("empty secrets compare wrongly")
+	}
+}
+
+// quotingTransport fails every request with an error that quotes its
+// headers, as some proxies' and custom RoundTrippers' errors do.
+type quotingTransport struct{}
+
+func (quotingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return nil, fmt.Errorf("proxy refused: headers %v", req.Header)
+}
+
+// WithCallHeader promises that its value is never put in an error or a
+// log: a transport error quoting the request's headers showed it.
+func TestCallHeaderValueNeverInTransportErrors(t *testing.T) {
+	t.Parallel()
+	const tenant = "Hv7-kQ2pLm9Rt4Wz"
+	var logs bytes.Buffer
+	obs := &recordingObserver{}
+	c, err := NewClient(WithToken(plainToken), WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: quotingTransport{}}),
+		WithRetryWait(time.Millisecond, time.Millisecond), WithMaxRetries(1), WithObserver(obs),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.APIKeys.List(bg, WithCallHeader("X-Tenant-Secret", tenant))
+	if err == nil || !strings.Contains(err.Error(), "proxy refused") {
+		t.Fatalf("err %v", err)
+	}
+	for _, text := range []string{err.Error(), fmt.Sprintf("%+v %#v", err, err), logs.String(), obs.everything()} {
+		for _, secret := range []string{tenant, plainToken} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%q shows %q", text, secret)
+			}
+		}
+	}
+}
+
+// Response.Header is printed and marshalled by callers like any other
+// value: an answer's header that echoes the token (a proxy's debug header,
+// the X-Request-Id that RequestID shows scrubbed) must not carry it there.
+func TestResponseHeaderNeverShowsTheToken(t *testing.T) {
+	t.Parallel()
+	const token = "Zq8u/Npa+TTerned7oken=4711"
+	e := newTestEnv(t, WithToken(token))
+	e.reply("GET", "/api_keys", answer{status: 200, body: docsList, header: map[string]string{
+		"X-Request-Id": "r-" + token,
+		"X-Echo":       "Bearer " + token,
+		"X-Escaped":    "t=" + url.QueryEscape(token),
+		"X-Plain":      "Sat, 05 Dec 2026 06:42:22 GMT",
+	}})
+	var r Response
+	if _, err := e.client.APIKeys.List(bg, WithResponseInto(&r)); err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{fmt.Sprintf("%v %+v %#v", r, r, r), string(j)} {
+		for _, part := range strings.FieldsFunc(token, func(r rune) bool { return r == '/' || r == '+' || r == '=' }) {
+			if strings.Contains(text, part) {
+				t.Errorf("%s shows %q", text, part)
+			}
+		}
+	}
+	if r.Header.Get("X-Echo") != "Bearer [REDACTED]" || r.Header.Get("X-Request-Id") != r.RequestID || r.Header.Get("X-Plain") != "Sat, 05 Dec 2026 06:42:22 GMT" {
+		t.Errorf("Header %v, RequestID %q", r.Header, r.RequestID)
+	}
+}
+
+// "eyJ" starts every JWT, and also words: "keyJSON", "surveyJS", "heyJude"
+// were cut in messages as JWTs. A JWT is redacted whole, also cut short
+// after its header, and words stay as written, as with "ak_".
+func TestJWTRedactedWholeAndWordsKept(t *testing.T) {
+	t.Parallel()
+	for text, want := range map[string]string{
+		"invalid keyJSON field":             "invalid keyJSON field",
+		"surveyJS 2.0 and heyJude":          "surveyJS 2.0 and heyJude",
+		"jwt " + docsLoginJWT + " x":        "jwt [REDACTED-JWT] x",
+		"cut eyJhbGciOiJIUzI1NiIsInR5cCI6":  "cut [REDACTED-JWT]",
+		"header only eyJhbGciOiJIUzI1NiJ9.": "header only [REDACTED-JWT]",
+	} {
+		if got := scrub(text, nil, 300); got != want {
+			t.Errorf("scrub(%q) = %q, want %q", text, got, want)
+		}
+	}
+}
+
+// Escapers other than Go's: a password echoed by them showed whole (all
+// but the character escaped), since only Go's forms were scrubbed. fragment
+// is a part of the password no escaping changes.
+func TestPasswordEchoedByOtherEscapersNeverShows(t *testing.T) {
+	t.Parallel()
+	plainJSON := strings.ReplaceAll(plainPassword, `"`, `\"`) // pä&ss \"wörd\"<1>
+	cases := []struct{ name, password, body, fragment string }{
+		// PHP's htmlspecialchars and HTML5 write an apostrophe as &#039;
+		// and &apos;; Go and Python as &#39; and &#x27;.
+		{"PHP's htmlspecialchars", "O'Brien-Zq8uNp7x", "<p>no user for O&#039;Brien-Zq8uNp7x</p>", "Brien-Zq8uNp7x"},
+		{"HTML5 &apos;", "O'Brien-Zq8uNp7x", "<p>no user for O&apos;Brien-Zq8uNp7x</p>", "Brien-Zq8uNp7x"},
+		{"Go's &#39;", "O'Brien-Zq8uNp7x", "<p>no user for O&#39;Brien-Zq8uNp7x</p>", "Brien-Zq8uNp7x"},
+		{"Python's &#x27;", "O'Brien-Zq8uNp7x", "<p>no user for O&#x27;Brien-Zq8uNp7x</p>", "Brien-Zq8uNp7x"},
+		// FastAPI (ensure_ascii=False) and JSON.stringify escape only
+		// quotes and backslashes, where Go's json also escapes < > &.
+		{"plain JSON, object message", plainPassword, `{"status":"failed","message":{"password":"` + plainJSON + `"}}`, "&ss"},
+		{"plain JSON, detail", plainPassword, `{"detail":{"input":"` + plainJSON + `"}}`, "&ss"},
+		{"plain JSON, text", plainPassword, `password "` + plainJSON + `"`, "&ss"},
+		// PHP's json_encode escapes '/' as "\/" and non-ASCII as \u.
+		{"PHP's json_encode", "dé/v-Zq8uNp7x", `<p>bad password d\u00e9\/v-Zq8uNp7x</p>`, "v-Zq8uNp7x"},
+	}
+	for _, c := range cases {
+		e := newTestEnv(t)
+		e.reply("POST", "/login", status(422, c.body))
+		_, err := e.client.Auth.Login(bg, "u", c.password)
+		if err == nil || strings.Contains(err.Error(), c.fragment) {
+			t.Errorf("%s: err %v", c.name, err)
+		}
 	}
 }

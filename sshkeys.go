@@ -109,15 +109,15 @@ type sshKeyBody struct {
 // tells whether it did.
 func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest, opts ...CallOption) (*SSHKey, error) {
 	if err := checkName("SSHKeys.Create", "name", req.Name); err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	line, blob, err := checkPublicKey(req.PublicKey)
 	if err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	body, err := json.Marshal(sshKeyBody{KeyName: req.Name, KeyData: line})
 	if err != nil {
-		return nil, invalidArgument("SSHKeys.Create: %v", err)
+		return nil, refused(opts, invalidArgument("SSHKeys.Create: %v", err))
 	}
 	r := &request{
 		name: "SSHKeys.Create", route: "/ssh-keys", opts: opts,
@@ -144,7 +144,7 @@ func (s *SSHKeysService) Create(ctx context.Context, req CreateSSHKeyRequest, op
 func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallOption) (*Page[SSHKey], error) {
 	q, err := lo.query()
 	if err != nil {
-		return nil, named("SSHKeys.List", err)
+		return nil, refused(opts, named("SSHKeys.List", err))
 	}
 	r := &request{name: "SSHKeys.List", route: "/ssh-keys", opts: opts, method: http.MethodGet, path: "/ssh-keys", query: q, safety: repeatable}
 	page, err := sendPage(ctx, s.client, r, lo, &sshKeyListData{Keys: new([]sshKeyData)}, (*sshKeyData).public)
@@ -179,14 +179,14 @@ func (s *SSHKeysService) All(ctx context.Context, opts ...CallOption) iter.Seq2[
 func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ...CallOption) (*SSHKey, error) {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return nil, named("SSHKeys.Rename", err)
+		return nil, refused(opts, named("SSHKeys.Rename", err))
 	}
 	if err := checkName("SSHKeys.Rename", "name", name); err != nil {
-		return nil, err
+		return nil, refused(opts, err)
 	}
 	body, err := json.Marshal(sshKeyBody{KeyName: name})
 	if err != nil {
-		return nil, invalidArgument("SSHKeys.Rename: %v", err)
+		return nil, refused(opts, invalidArgument("SSHKeys.Rename: %v", err))
 	}
 	r := &request{name: "SSHKeys.Rename", route: "/ssh-keys/{id}", opts: opts, method: http.MethodPut, path: path, body: body, safety: repeatable}
 	data, err := send[sshKeyData](ctx, s.client, r)
@@ -207,7 +207,7 @@ func (s *SSHKeysService) Rename(ctx context.Context, id ID, name string, opts ..
 func (s *SSHKeysService) Delete(ctx context.Context, id ID, opts ...CallOption) error {
 	path, err := sshKeyPath(id)
 	if err != nil {
-		return named("SSHKeys.Delete", err)
+		return refused(opts, named("SSHKeys.Delete", err))
 	}
 	r := &request{name: "SSHKeys.Delete", route: "/ssh-keys/{id}", opts: opts, method: http.MethodDelete, path: path, safety: repeatable, goneOK: true, noData: true}
 	_, err = send[json.RawMessage](ctx, s.client, r)

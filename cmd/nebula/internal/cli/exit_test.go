@@ -1,0 +1,323 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nebula-sdk/nebula-go/nebulatest"
+)
+
+// TestBadUsageSendsNothing: every kind of bad usage exits 2 before a
+// request leaves.
+func TestBadUsageSendsNothing(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"bogus"}, "unknown command"},
+		{[]string{"instance", "list", "-o", "xml"}, "unknown output format"},
+		{[]string{"instance", "list", "--columns", "name,colour"}, `unknown column "colour"`},
+		{[]string{"instance", "list", "--no-such-flag"}, "unknown flag"},
+		{[]string{"instance", "get"}, "accepts 1 arg"},
+		{[]string{"instance", "wait", "5", "--status", "Runing"}, `unknown status "Runing"`},
+		{[]string{"instance", "wait", "5"}, `unknown status ""`},
+		{[]string{"instance", "create", "x", "--image", "i", "--ssh-key", "1"}, "--product is required"},
+		{[]string{"instance"}, "needs a command"},
+		{[]string{"api-key", "create", " "}, "invalid argument"},
+		{[]string{"api-key", "delete", seedToken}, "invalid argument"},
+		{[]string{"image", "generate", "--model", "m"}, "required"},
+		{[]string{"ssh-key", "create", "k"}, "--public-key-file is required"},
+		{[]string{"billing", "invoice", "download", "3688", "-O", "/nonexistent-dir/x.pdf"}, "cannot write"},
+		{[]string{"image", "generate", "--model", "m", "--prompt", "p", "-O", "/nonexistent-dir/x.png"}, "cannot write"},
+	}
+	for _, c := range cases {
+		h := newHarness(t)
+		r := h.run(c.args...)
+		if r.code != ExitUsage {
+			t.Errorf("nebula %s: exit %d, want 2; stderr %q", strings.Join(c.args, " "), r.code, r.err)
+		}
+		if !strings.Contains(r.err, c.msg) {
+			t.Errorf("nebula %s: stderr %q does not say %q", strings.Join(c.args, " "), r.err, c.msg)
+		}
+		if !strings.HasPrefix(r.err, "nebula: ") {
+			t.Errorf("nebula %s: stderr %q does not start with nebula: ", strings.Join(c.args, " "), r.err)
+		}
+		if n := h.requests(); n != 0 {
+			t.Errorf("nebula %s: %d requests sent", strings.Join(c.args, " "), n)
+		}
+		if r.out != "" {
+			t.Errorf("nebula %s: stdout %q", strings.Join(c.args, " "), r.out)
+		}
+		if strings.Contains(r.err, seedToken) {
+			t.Errorf("nebula %s: the key printed", strings.Join(c.args, " "))
+		}
+	}
+}
+
+// TestNotLoggedIn says how to log in, exit 2.
+func TestNotLoggedIn(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	delete(h.vars, "NEBULA_API_KEY")
+	r := h.run("instance", "list")
+	if r.code != ExitUsage || !strings.Contains(r.err, "nebula auth login") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if h.requests() != 0 {
+		t.Fatal("a request was sent")
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{"instance", "get", "nope"},
+		{"instance", "lookup", "nope"},
+		{"instance", "start", "12345"},
+		{"image", "list", "--product", "nope"},
+		{"context", "use", "nope"},
+		{"ssh-key", "delete", "99"},
+	} {
+		r := h.run(args...)
+		if r.code != ExitNotFound {
+			t.Errorf("nebula %s: exit %d, want 4; stderr %q", strings.Join(args, " "), r.code, r.err)
+		}
+	}
+}
+
+// TestAPIFailure: an API that keeps failing is exit 1, with its message.
+func TestAPIFailure(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.Inject(nebulatest.Fault{Path: "/users/credits", Status: 503, Times: -1})
+	r := h.run("billing", "balance")
+	if r.code != ExitFailed || !strings.Contains(r.err, "503") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	// A refused key is exit 1 too.
+	h.vars["NEBULA_API_KEY"] = "ak_zq9-Mx7vP2wLr4KtQ8bX"
+	r = h.run("api-key", "list")
+	if r.code != ExitFailed || !strings.Contains(r.err, "401") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if strings.Contains(r.err, "ak_zq9-Mx7vP2wLr4KtQ8bX") {
+		t.Fatal("the key printed")
+	}
+}
+
+// TestCreateOutcomeUnknown: a create whose answer is lost after the fake
+// committed it exits 3 and names the lookup; the lookup then finds it.
+func TestCreateOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nebulatest.WithBootTime(0))
+	h.sshKey()
+	h.srv.Inject(nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpAfter})
+	r := h.run("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1")
+	if r.code != ExitUnknown {
+		t.Fatalf("exit %d, want 3; stderr %q", r.code, r.err)
+	}
+	if !strings.Contains(r.err, "nebula instance lookup trainer") {
+		t.Fatalf("stderr does not name the lookup: %q", r.err)
+	}
+	if r.out != "" {
+		t.Fatalf("stdout %q", r.out)
+	}
+	if n := len(h.srv.Instances()); n != 1 {
+		t.Fatalf("%d instances, want 1 (never created twice)", n)
+	}
+	r = h.mustRun("instance", "lookup", "trainer", "--columns", "name,status", "--no-header")
+	if strings.Fields(r.out)[0] != "trainer" {
+		t.Fatalf("lookup: %q", r.out)
+	}
+
+	h2 := newHarness(t)
+	h2.srv.Inject(nebulatest.Fault{Method: "POST", Path: "/api-keys", HangUp: nebulatest.HangUpAfter})
+	r = h2.run("api-key", "create", "ci")
+	if r.code != ExitUnknown || !strings.Contains(r.err, "nebula api-key list") {
+		t.Fatalf("api-key create: exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+// TestWaitInterrupted: Ctrl-C during create --wait exits 130, says how to
+// wait again, and deletes nothing.
+func TestWaitInterrupted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nebulatest.WithBootTime(time.Hour))
+	h.sshKey()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out bytes.Buffer
+	errw := &syncBuffer{}
+	creating := errw.when("Creating")
+	done := make(chan int)
+	go func() {
+		done <- h.app(&out, errw).Run(ctx, []string{"instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--wait"})
+	}()
+	select {
+	case <-creating:
+	case code := <-done:
+		t.Fatalf("ended before waiting: exit %d, stderr %q", code, errw.String())
+	}
+	cancel()
+	code := <-done
+	if code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130; stderr %q", code, errw.String())
+	}
+	if !strings.Contains(errw.String(), "--status Running") || !strings.Contains(errw.String(), "nothing was deleted") {
+		t.Fatalf("stderr %q", errw.String())
+	}
+	st := h.srv.Instances()
+	if len(st) != 1 {
+		t.Fatalf("instances %v, want the one created", st)
+	}
+	for _, s := range st {
+		if s != nebulatest.StatusCreating {
+			t.Fatalf("status %q", s)
+		}
+	}
+	for _, r := range h.srv.Requests() {
+		if r.Method == "DELETE" {
+			t.Fatalf("a DELETE was sent: %s", r.Path)
+		}
+	}
+}
+
+// TestWaitProgress: --wait reports each status on stderr, one line each
+// when stderr is no terminal; stdout has the result only.
+func TestWaitProgress(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nebulatest.WithBootTime(20*time.Millisecond))
+	h.sshKey()
+	r := h.mustRun("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--wait", "-o", "json")
+	if !strings.Contains(r.err, `instance "trainer": Creating`) || !strings.Contains(r.err, `instance "trainer": Running`) {
+		t.Fatalf("stderr %q", r.err)
+	}
+	if strings.Contains(r.err, "\r") {
+		t.Fatal("a live line on a stderr that is no terminal")
+	}
+	checkParses(t, "create", "json", r.out, false)
+	if !strings.Contains(r.out, `"status": "Running"`) {
+		t.Fatalf("stdout %q", r.out)
+	}
+	// On a terminal, one live line.
+	h.tty = true
+	r = h.mustRun("instance", "stop", "trainer", "--wait", "-o", "json")
+	if !strings.Contains(r.err, "\r\x1b[K") || !strings.Contains(r.err, "Stopped") {
+		t.Fatalf("stderr %q", r.err)
+	}
+	id := h.id("trainer")
+	r = h.mustRun("instance", "delete", id, "--wait")
+	if r.out != "" || !strings.Contains(r.err, "is deleted") {
+		t.Fatalf("delete --wait: stdout %q stderr %q", r.out, r.err)
+	}
+	// Waiting for a deleted instance to be deleted ends at once.
+	r = h.mustRun("instance", "wait", id, "--status", "deleted")
+	if !strings.Contains(r.err, "is deleted") {
+		t.Fatalf("wait --status deleted: %q", r.err)
+	}
+	r = h.mustRun("instance", "list", "--deleted", "--columns", "name,status", "--no-header")
+	if got := strings.Fields(r.out); len(got) != 2 || got[0] != "trainer" {
+		t.Fatalf("deleted list %q", r.out)
+	}
+}
+
+// id is the ID of the active instance named name.
+func (h *harness) id(name string) string {
+	h.t.Helper()
+	r := h.mustRun("instance", "lookup", name, "--columns", "id", "--no-header")
+	return strings.TrimSpace(r.out)
+}
+
+// TestGlobalFlagsAnywhere: -o, --columns, --no-header, --context and
+// --api-url after the verb and before the noun.
+func TestGlobalFlagsAnywhere(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	a := h.mustRun("-o", "json", "billing", "balance")
+	b := h.mustRun("billing", "-o", "json", "balance")
+	c := h.mustRun("billing", "balance", "-o", "json")
+	if a.out != b.out || b.out != c.out || !strings.Contains(a.out, `"available"`) {
+		t.Fatalf("%q %q %q", a.out, b.out, c.out)
+	}
+	// --api-url overrides NEBULA_API_URL.
+	h.vars["NEBULA_API_URL"] = "http://127.0.0.1:1/api/v1"
+	h.mustRun("billing", "balance", "--api-url", h.srv.URL)
+}
+
+// TestEveryCommandHasAnExample: -h of every command shows one.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	t.Parallel()
+	a := &App{}
+	walk(a.rootCommand(nil), func(c *cobra.Command) {
+		if c.Example == "" {
+			t.Errorf("%s has no example", c.CommandPath())
+		}
+	})
+	h := newHarness(t)
+	r := h.mustRun("instance", "create", "-h")
+	if !strings.Contains(r.out, "Examples:") || !strings.Contains(r.out, "--wait") {
+		t.Fatalf("%q", r.out)
+	}
+	r = h.mustRun("completion", "bash")
+	if !strings.Contains(r.out, "nebula") || len(r.out) < 1000 {
+		t.Fatalf("completion bash: %d bytes", len(r.out))
+	}
+}
+
+// TestPrivateKeyRefused: a private key file is refused by name, never
+// printed, never sent.
+func TestPrivateKeyRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	secret := "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQzq9Mx7vP2wLr4Kt"
+	f := filepath.Join(h.dir, "id_ed25519")
+	body := "-----BEGIN OPENSSH PRIVATE KEY-----\n" + secret + "\n-----END OPENSSH PRIVATE KEY-----\n"
+	if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("ssh-key", "create", "laptop", "--public-key-file", f)
+	if r.code != ExitUsage || !strings.Contains(r.err, "private key") || strings.Contains(r.err, secret) {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if h.requests() != 0 {
+		t.Fatal("a request was sent")
+	}
+}
+
+// TestPartialTree: a line that names a command builds only that one, and
+// behaves as with the whole tree; help lists every command.
+func TestPartialTree(t *testing.T) {
+	t.Parallel()
+	a := &App{}
+	if got := len(a.rootCommand([]string{"version"}).Commands()); got != 1 {
+		t.Fatalf("nebula version built %d commands", got)
+	}
+	h := newHarness(t)
+	r := h.mustRun("-h")
+	for _, noun := range []string{"api-key", "auth", "billing", "context", "image", "instance", "model", "product", "ssh-key", "version", "completion"} {
+		if !strings.Contains(r.out, "\n  "+noun+" ") {
+			t.Errorf("nebula -h does not list %s:\n%s", noun, r.out)
+		}
+	}
+	r = h.mustRun("help", "instance", "create")
+	if !strings.Contains(r.out, "--wait") {
+		t.Fatalf("help instance create: %q", r.out)
+	}
+	r = h.mustRun("--no-header", "billing", "balance")
+	if strings.TrimSpace(r.out) != "1228.55600" {
+		t.Fatalf("%q", r.out)
+	}
+	r = h.mustRun("version")
+	if !strings.HasPrefix(r.out, "nebula ") {
+		t.Fatalf("%q", r.out)
+	}
+}

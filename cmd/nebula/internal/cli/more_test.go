@@ -1,0 +1,192 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nebula-sdk/nebula-go/nebulatest"
+)
+
+func TestInvoiceDownload(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "march.pdf")
+	r := h.mustRun("billing", "invoice", "download", "3688", "-O", file, "-o", "json")
+	data, err := os.ReadFile(file)
+	if err != nil || !bytes.HasPrefix(data, []byte("%PDF-")) {
+		t.Fatalf("file: %v %q", err, data)
+	}
+	var v downloadView
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil || v.Bytes != int64(len(data)) || v.File != file {
+		t.Fatalf("%v %+v", err, v)
+	}
+	if !strings.Contains(r.err, "invoice 3688:") {
+		t.Fatalf("no progress line: %q", r.err)
+	}
+
+	// A failed download leaves an existing file as it was, and no
+	// temporary file behind.
+	if err := os.WriteFile(file, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Inject(nebulatest.Fault{Path: "/users/invoice-download/", Status: 500, Times: -1})
+	if r := h.run("billing", "invoice", "download", "3688", "-O", file); r.code != ExitFailed {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if data, _ := os.ReadFile(file); string(data) != "keep me" {
+		t.Fatalf("the existing file changed: %q", data)
+	}
+	// And no file under a new name.
+	fresh := filepath.Join(dir, "new.pdf")
+	if r := h.run("billing", "invoice", "download", "3688", "-O", fresh); r.code != ExitFailed {
+		t.Fatalf("exit %d", r.code)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("files left: %v", entries)
+	}
+	// -O - writes the PDF to stdout.
+	h2 := newHarness(t)
+	r = h2.mustRun("billing", "invoice", "download", "3688", "-O", "-")
+	if !strings.HasPrefix(r.out, "%PDF-") {
+		t.Fatalf("stdout %q", r.out)
+	}
+}
+
+func TestImageGenerate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	file := filepath.Join(t.TempDir(), "fox.png")
+	r := h.mustRun("image", "generate", "--model", "black-forest-labs/FLUX.1-schnell", "--prompt", "a red fox", "-O", file, "--seed", "7", "-o", "json")
+	data, err := os.ReadFile(file)
+	if err != nil || !bytes.HasPrefix(data, []byte("\x89PNG")) {
+		t.Fatalf("%v %q", err, data)
+	}
+	var rows []generatedView
+	if err := json.Unmarshal([]byte(r.out), &rows); err != nil || len(rows) != 1 || rows[0].Bytes != len(data) {
+		t.Fatalf("%v %q", err, r.out)
+	}
+	h.srv.Inject(nebulatest.Fault{Method: "POST", Path: "/images/generation", HangUp: nebulatest.HangUpAfter})
+	r = h.run("image", "generate", "--model", "black-forest-labs/FLUX.1-schnell", "--prompt", "a red fox", "-O", file)
+	if r.code != ExitUnknown {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+}
+
+func TestAPIKeyRotateAndDelete(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("api-key", "create", "ci", "-o", "json")
+	var created apiKeyView
+	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		t.Fatal(err)
+	}
+	r = h.mustRun("api-key", "rotate", string(created.ID), "-o", "json")
+	var rotated apiKeyView
+	if err := json.Unmarshal([]byte(r.out), &rotated); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(rotated.Name, "ci-") || rotated.Key == "" || rotated.Key == created.Key || rotated.ID == created.ID {
+		t.Fatalf("rotated %+v from %+v", rotated, created)
+	}
+	r = h.mustRun("api-key", "list", "-o", "json")
+	if strings.Contains(r.out, created.Key) || strings.Contains(r.out, rotated.Key) || strings.Contains(r.out, `"id": "`+string(created.ID)+`"`) {
+		t.Fatalf("list after rotate: %s", r.out)
+	}
+	h.mustRun("api-key", "delete", string(rotated.ID))
+	if r := h.run("api-key", "rotate", "999"); r.code != ExitNotFound {
+		t.Fatalf("rotate of a missing key: exit %d", r.code)
+	}
+}
+
+func TestSSHKeyRenameDelete(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.sshKey()
+	r := h.mustRun("ssh-key", "rename", "1", "work", "--columns", "name", "--no-header")
+	if strings.TrimSpace(r.out) != "work" {
+		t.Fatalf("%q", r.out)
+	}
+	h.mustRun("ssh-key", "delete", "1")
+	r = h.mustRun("ssh-key", "list", "-o", "json")
+	if strings.TrimSpace(r.out) != "[]" {
+		t.Fatalf("an empty list is an empty array: %q", r.out)
+	}
+}
+
+// TestDebugRedacted: --debug shows the SDK's records on stderr, never the
+// key.
+func TestDebugRedacted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("api-key", "list", "--debug")
+	if !strings.Contains(r.err, "level=DEBUG") || strings.Contains(r.err, seedToken) || strings.Contains(r.err, "zq9-Mx7vP2wLr4Kt") {
+		t.Fatalf("stderr %q", r.err)
+	}
+	if strings.Contains(r.out, "level=") {
+		t.Fatal("log records on stdout")
+	}
+}
+
+// TestShowPassword: the instance password shows only with --show-password.
+func TestShowPassword(t *testing.T) {
+	t.Parallel()
+	h := seeded(t)
+	for _, format := range []string{"table", "json", "yaml"} {
+		r := h.mustRun("instance", "get", "trainer", "-o", format, "--columns", "name,password")
+		if strings.Contains(r.out, "password\":") && !strings.Contains(r.out, `"password": ""`) {
+			t.Fatalf("-o %s without --show-password: %q", format, r.out)
+		}
+		withPw := h.mustRun("instance", "get", "trainer", "-o", format, "--columns", "name,password", "--show-password")
+		if len(withPw.out) <= len(r.out) {
+			t.Fatalf("-o %s --show-password shows nothing more: %q vs %q", format, withPw.out, r.out)
+		}
+	}
+	r := h.mustRun("instance", "get", "trainer", "--show-password", "--columns", "password", "--no-header")
+	pw := strings.TrimSpace(r.out)
+	if len(pw) < 8 || pw == "-" {
+		t.Fatalf("password %q", pw)
+	}
+	for _, args := range [][]string{{"instance", "list", "-o", "json"}, {"instance", "get", "trainer", "-o", "yaml"}, {"instance", "lookup", "trainer", "-o", "json"}} {
+		if r := h.mustRun(args...); strings.Contains(r.out, pw) {
+			t.Fatalf("%v printed the password", args)
+		}
+	}
+}
+
+// TestTableCellsStayOnTheirLine: a name with a line break or an escape
+// sequence cannot break a table or drive a terminal.
+func TestTableCellsStayOnTheirLine(t *testing.T) {
+	t.Parallel()
+	if got := cleanCell("a\nb\x1b[2Jc\u009bd"); got != "a b [2Jc d" {
+		t.Fatalf("%q", got)
+	}
+}
+
+// TestCompleteInstances: shell completion offers the instances' names.
+func TestCompleteInstances(t *testing.T) {
+	t.Parallel()
+	h := seeded(t)
+	r := h.mustRun("__complete", "instance", "stop", "")
+	if !strings.HasPrefix(r.out, "trainer\tRunning\n") {
+		t.Fatalf("%q", r.out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("version", "-o", "JSON")
+	var v versionView
+	if err := json.Unmarshal([]byte(r.out), &v); err != nil || v.SDK == "" || v.GoVersion == "" || v.Version == "" {
+		t.Fatalf("%v %q", err, r.out)
+	}
+	if h.requests() != 0 {
+		t.Fatal("version sent a request")
+	}
+}

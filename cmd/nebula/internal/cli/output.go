@@ -1,0 +1,199 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// column is one table column: its header and how a row shows in it. Only
+// columns marked def show without --columns.
+type column[T any] struct {
+	name  string
+	value func(T) string
+	def   bool
+}
+
+type columns[T any] []column[T]
+
+// printer writes results in the format the global flags chose. Make it
+// before sending anything, so that a bad -o or --columns sends nothing.
+type printer[T any] struct {
+	w        io.Writer
+	format   string
+	cols     columns[T]
+	noHeader bool
+}
+
+func newPrinter[T any](a *App, all columns[T]) (*printer[T], error) {
+	p := &printer[T]{w: a.Out, format: strings.ToLower(a.global.output), noHeader: a.global.noHeader}
+	switch p.format {
+	case "table":
+	case "json", "yaml":
+		return p, nil
+	default:
+		return nil, usagef("unknown output format %q: use table, json or yaml", p.format)
+	}
+	if a.global.columns == "" {
+		for _, c := range all {
+			if c.def {
+				p.cols = append(p.cols, c)
+			}
+		}
+		return p, nil
+	}
+	for _, want := range strings.Split(a.global.columns, ",") {
+		want = strings.TrimSpace(want)
+		if want == "" {
+			continue
+		}
+		found := false
+		for _, c := range all {
+			if columnKey(c.name) == columnKey(want) {
+				p.cols, found = append(p.cols, c), true
+				break
+			}
+		}
+		if !found {
+			var known []string
+			for _, c := range all {
+				known = append(known, strings.ToLower(c.name))
+			}
+			return nil, usagef("unknown column %q: use %s", want, strings.Join(known, ", "))
+		}
+	}
+	if len(p.cols) == 0 {
+		return nil, usagef("--columns names no column")
+	}
+	return p, nil
+}
+
+// columnKey folds a column name so that "public-ipv4", "PUBLIC_IPV4" and
+// "publicipv4" match.
+func columnKey(s string) string {
+	s = strings.ToLower(s)
+	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(s)
+}
+
+// list writes rows: a table, or one JSON array or YAML sequence of views.
+func (p *printer[T]) list(rows []T, view func(T) any) error {
+	switch p.format {
+	case "json", "yaml":
+		views := make([]any, 0, len(rows))
+		for _, r := range rows {
+			views = append(views, view(r))
+		}
+		return p.document(views)
+	}
+	return p.table(rows)
+}
+
+// one writes a single result: a one-row table, or one JSON object or YAML
+// mapping.
+func (p *printer[T]) one(row T, view ...func(T) any) error {
+	switch p.format {
+	case "json", "yaml":
+		if len(view) > 0 {
+			return p.document(view[0](row))
+		}
+		return p.document(row)
+	}
+	return p.table([]T{row})
+}
+
+func (p *printer[T]) document(v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if p.format == "json" {
+		enc.SetIndent("", "  ")
+	}
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	if p.format == "json" {
+		_, err := p.w.Write(buf.Bytes())
+		return err
+	}
+	out, err := jsonToYAML(buf.Bytes())
+	if err != nil {
+		return err
+	}
+	_, err = p.w.Write(out)
+	return err
+}
+
+func (p *printer[T]) table(rows []T) error {
+	cells := make([][]string, 0, len(rows)+1)
+	if !p.noHeader {
+		h := make([]string, len(p.cols))
+		for i, c := range p.cols {
+			h[i] = c.name
+		}
+		cells = append(cells, h)
+	}
+	for _, r := range rows {
+		line := make([]string, len(p.cols))
+		for i, c := range p.cols {
+			line[i] = cleanCell(c.value(r))
+		}
+		cells = append(cells, line)
+	}
+	width := make([]int, len(p.cols))
+	for _, line := range cells {
+		for i, s := range line {
+			width[i] = max(width[i], utf8.RuneCountInString(s))
+		}
+	}
+	var b bytes.Buffer
+	for _, line := range cells {
+		for i, s := range line {
+			if i == len(line)-1 {
+				b.WriteString(s)
+				break
+			}
+			b.WriteString(s)
+			b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(s)+3))
+		}
+		b.WriteByte('\n')
+	}
+	_, err := p.w.Write(b.Bytes())
+	return err
+}
+
+// cleanCell keeps a cell on its line: a value the API sent with a line
+// break or a control character would otherwise break the table (or, on a
+// terminal, move the cursor).
+func cleanCell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// Times: RFC 3339 in json and yaml, local and short in tables.
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+func (a *App) short(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(a.location()).Format("2006-01-02 15:04")
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }

@@ -1,0 +1,42 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package cli
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+// isTerminal says whether fd is a terminal: whether it has terminal
+// attributes.
+func isTerminal(fd uintptr) bool {
+	var t syscall.Termios
+	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlGetTermios, uintptr(unsafe.Pointer(&t)))
+	return errno == 0
+}
+
+// readPassword reads one line from the terminal f with echo off, and turns
+// echo back on even when the read fails.
+func readPassword(f *os.File) (string, error) {
+	fd := f.Fd()
+	var old syscall.Termios
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlGetTermios, uintptr(unsafe.Pointer(&old))); errno != 0 {
+		return "", errno
+	}
+	quiet := old
+	quiet.Lflag &^= syscall.ECHO
+	quiet.Lflag |= syscall.ICANON | syscall.ISIG
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlSetTermios, uintptr(unsafe.Pointer(&quiet))); errno != 0 {
+		return "", errno
+	}
+	defer syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlSetTermios, uintptr(unsafe.Pointer(&old)))
+	line, err := bufio.NewReader(io.LimitReader(f, 64<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
