@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -71,7 +72,9 @@ func FuzzDecodeSuccess(f *testing.F) {
 	})
 }
 
-var keyRun = regexp.MustCompile(`ak_[A-Za-z0-9_\-]`)
+// keyRun is an API key value as the scrubber takes one: ak_ and at least
+// minKeyRun key characters ("peak_hours" is a word, not a key).
+var keyRun = regexp.MustCompile(`ak_[A-Za-z0-9_\-]{` + strconv.Itoa(minKeyRun) + `,}`)
 
 // FuzzAnswerError feeds any error body and token to the error builder: no
 // input may make the token, the password or an ak_ key value appear in the
