@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -537,25 +538,70 @@ func TestConnectionsReusedAcrossErrors(t *testing.T) {
 	}
 }
 
+// TestFailedCallKeepsPoolIdleConnections pins two ways to lose the pool:
+// go-retryablehttp's CloseIdleConnections after a failed Do (every idle
+// connection closed, so the second burst dials them all again) and a
+// transport that keeps fewer idle connections per host than callers
+// (net/http's default 2). It waits for net/http's PutIdleConn event, not
+// for the call to return: a connection goes back to the pool after the
+// caller read the body, asynchronously, and a burst started before that
+// dialled one connection more on a loaded machine (flaked with "1 new
+// connections (had 8)"). The server holds each burst's requests until all
+// callers arrived, so a burst needs exactly callers connections.
 func TestFailedCallKeepsPoolIdleConnections(t *testing.T) {
 	t.Parallel()
 	const callers = 8
+	var (
+		mu      sync.Mutex
+		arrived int
+		release = make(chan struct{})
+	)
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "DELETE" {
 			writeJSON(w, 404, failedEnvelope("API key not found"))
 			return
 		}
-		time.Sleep(30 * time.Millisecond) // keeps the callers' connections apart
+		mu.Lock()
+		arrived++
+		gate := release
+		if arrived == callers {
+			arrived = 0
+			close(release)
+			release = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-gate:
+		case <-time.After(10 * time.Second): // fewer callers than connections: the counts tell
+		}
 		writeJSON(w, 200, docsList)
 	})
 	c := lb.client(t)
+	pooled := make(chan error, callers)
+	ctx := httptrace.WithClientTrace(bg, &httptrace.ClientTrace{
+		PutIdleConn: func(err error) { pooled <- err },
+	})
+	// awaitPooled waits until n connections went back to the idle pool.
+	awaitPooled := func(what string, n int) {
+		t.Helper()
+		for i := range n {
+			select {
+			case err := <-pooled:
+				if err != nil {
+					t.Fatalf("%s: connection %d not kept idle: %v", what, i, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: %d of %d connections back in the pool", what, i, n)
+			}
+		}
+	}
 	burst := func() {
 		var wg sync.WaitGroup
 		for range callers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := c.APIKeys.List(bg); err != nil {
+				if _, err := c.APIKeys.List(ctx); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -563,10 +609,15 @@ func TestFailedCallKeepsPoolIdleConnections(t *testing.T) {
 		wg.Wait()
 	}
 	burst()
+	awaitPooled("first burst", callers)
 	warm := lb.conns.Load()
-	if err := c.APIKeys.Delete(bg, "gone"); !errors.Is(err, ErrNotFound) {
+	if warm != callers {
+		t.Fatalf("%d callers used %d connections", callers, warm)
+	}
+	if err := c.APIKeys.Delete(ctx, "gone"); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
+	awaitPooled("failed call", 1)
 	burst()
 	if added := lb.conns.Load() - warm; added > 0 {
 		t.Fatalf("after a failed call, %d new connections (had %d)", added, warm)
