@@ -214,35 +214,47 @@ func trickle(pdf []byte, piece int, pause time.Duration) http.HandlerFunc {
 		w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
 		w.WriteHeader(200)
 		for i := 0; i < len(pdf); i += piece {
-			w.Write(pdf[i:min(i+piece, len(pdf))])
+			if _, err := w.Write(pdf[i:min(i+piece, len(pdf))]); err != nil {
+				return
+			}
 			w.(http.Flusher).Flush()
 			if i+piece < len(pdf) {
-				time.Sleep(pause)
+				select {
+				case <-time.After(pause):
+				case <-r.Context().Done(): // the client gave up: so that Close need not wait
+					return
+				}
 			}
 		}
 	}
 }
 
-// A slow, steady download is never cut by the timeout: 24 pieces 60 ms apart
-// (about 1.4 s) under a 1 s timeout arrive whole. The gap between pieces is
-// far below the timeout, so a loaded machine cannot make the test flake.
+// A slow, steady download is never cut by the timeout: 30 pieces 200 ms
+// apart (about 6 s) under a 5 s timeout arrive whole, so the timeout is one
+// of inactivity, not of the whole transfer. The timeout was 1 s with 60 ms
+// gaps, and a loaded machine (-cpu 1) stalled the transfer for over 1 s; a
+// stall of nearly 5 s is what it takes now.
 func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 	t.Parallel()
+	const timeout = 5 * time.Second
 	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 200))
-	lb := newLoopback(t, trickle(pdf, len(pdf)/24+1, 60*time.Millisecond))
+	lb := newLoopback(t, trickle(pdf, len(pdf)/30+1, 200*time.Millisecond))
 	for name, download := range map[string]func(io.Writer) (int64, error){
 		"WithTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t, WithTimeout(time.Second)).Billing.DownloadInvoice(bg, "3688", w)
+			return lb.client(t, WithTimeout(timeout)).Billing.DownloadInvoice(bg, "3688", w)
 		},
 		"WithCallTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(time.Second))
+			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(timeout))
 		},
 	} {
-		var buf bytes.Buffer
-		n, err := download(&buf)
-		if err != nil || n != int64(len(pdf)) || !bytes.Equal(buf.Bytes(), pdf) {
-			t.Fatalf("%s: n %d of %d, err %v", name, n, len(pdf), err)
-		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			n, err := download(&buf)
+			if err != nil || n != int64(len(pdf)) || !bytes.Equal(buf.Bytes(), pdf) {
+				t.Fatalf("n %d of %d, err %v", n, len(pdf), err)
+			}
+		})
 	}
 }
 
