@@ -229,16 +229,18 @@ func trickle(pdf []byte, piece int, pause time.Duration) http.HandlerFunc {
 	}
 }
 
-// A slow, steady download is never cut by the timeout: 30 pieces 200 ms
-// apart (about 6 s) under a 5 s timeout arrive whole, so the timeout is one
-// of inactivity, not of the whole transfer. The timeout was 1 s with 60 ms
-// gaps, and a loaded machine (-cpu 1) stalled the transfer for over 1 s; a
-// stall of nearly 5 s is what it takes now.
+// A slow, steady download is never cut by the timeout: 55 pieces 200 ms
+// apart (about 11 s) under a 10 s timeout arrive whole, so the timeout is
+// one of inactivity, not of the whole transfer. The timeout was 1 s, then
+// 5 s, and a loaded machine (-cpu 1, two CPU hogs, a second go test -race)
+// stalled the transfer for over each; the transfer must outlast the
+// timeout, so a larger timeout makes the test longer (the cases run in
+// parallel).
 func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 	t.Parallel()
-	const timeout = 5 * time.Second
+	const timeout = 10 * time.Second
 	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 200))
-	lb := newLoopback(t, trickle(pdf, len(pdf)/30+1, 200*time.Millisecond))
+	lb := newLoopback(t, trickle(pdf, len(pdf)/55+1, 200*time.Millisecond))
 	for name, download := range map[string]func(io.Writer) (int64, error){
 		"WithTimeout": func(w io.Writer) (int64, error) {
 			return lb.client(t, WithTimeout(timeout)).Billing.DownloadInvoice(bg, "3688", w)
