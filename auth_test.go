@@ -131,6 +131,9 @@ type loginEnv struct {
 	*testEnv
 	logins *recorder
 	issued atomic.Int64
+	// issuedAt is when the last JWT was made (Unix nanoseconds): the
+	// clock its exp counts from.
+	issuedAt atomic.Int64
 }
 
 func newLoginEnv(t *testing.T, lifetime time.Duration, loginDelay time.Duration) *loginEnv {
@@ -140,7 +143,9 @@ func newLoginEnv(t *testing.T, lifetime time.Duration, loginDelay time.Duration)
 		e.logins.add(req)
 		time.Sleep(loginDelay)
 		n := e.issued.Add(1)
-		jwt := makeJWT(fmt.Sprintf(`{"sub":"u","n":%d,"exp":%d}`, n, time.Now().Add(lifetime).Unix()))
+		now := time.Now()
+		e.issuedAt.Store(now.UnixNano())
+		jwt := makeJWT(fmt.Sprintf(`{"sub":"u","n":%d,"exp":%d}`, n, now.Add(lifetime).Unix()))
 		return loginAnswer(jwt).response(req)
 	})
 	return e
@@ -182,8 +187,18 @@ func TestWithLoginRefreshesBeforeExpiry(t *testing.T) {
 			t.Parallel()
 			e := newLoginEnv(t, c.lifetime, 0)
 			lists := e.reply("GET", "/api_keys", ok(docsList))
+			// Once a JWT is issued, the client's clock is its issue time
+			// plus offset, not the wall clock plus offset: the time the
+			// calls took counted as time passed, and a stall of a second
+			// or two under load refreshed the JWT at "margin+2s left".
 			var offset atomic.Int64
-			e.client.cred.login.now = func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			e.client.cred.login.now = func() time.Time {
+				at := time.Now() // before the first login
+				if n := e.issuedAt.Load(); n != 0 {
+					at = time.Unix(0, n)
+				}
+				return at.Add(time.Duration(offset.Load()))
+			}
 			list := func() {
 				t.Helper()
 				if _, err := e.client.APIKeys.List(bg); err != nil {

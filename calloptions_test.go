@@ -214,29 +214,39 @@ func trickle(pdf []byte, piece int, pause time.Duration) http.HandlerFunc {
 		w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
 		w.WriteHeader(200)
 		for i := 0; i < len(pdf); i += piece {
-			w.Write(pdf[i:min(i+piece, len(pdf))])
+			if _, err := w.Write(pdf[i:min(i+piece, len(pdf))]); err != nil {
+				return
+			}
 			w.(http.Flusher).Flush()
 			if i+piece < len(pdf) {
-				time.Sleep(pause)
+				select {
+				case <-time.After(pause):
+				case <-r.Context().Done(): // the client gave up: so that Close need not wait
+					return
+				}
 			}
 		}
 	}
 }
 
-// A slow, steady download is never cut by the timeout: 60 pieces 50 ms apart
-// (about 3 s) under a 2 s timeout arrive whole. The gap between pieces is
-// 40 times below the timeout, so that a loaded machine cannot make the test
-// flake; a timeout on the whole transfer cuts it every time.
+// A slow, steady download is never cut by the timeout: 55 pieces 200 ms
+// apart (about 11 s) under a 10 s timeout arrive whole, so the timeout is
+// one of inactivity, not of the whole transfer. The timeout was 1 s, then
+// 5 s, and a loaded machine (-cpu 1, two CPU hogs, a second go test -race)
+// stalled the transfer for over each; the transfer must outlast the
+// timeout, so a larger timeout makes the test longer (the cases run in
+// parallel).
 func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 	t.Parallel()
+	const timeout = 10 * time.Second
 	pdf := []byte(testPDF + strings.Repeat("%% padding line of the invoice\n", 200))
-	lb := newLoopback(t, trickle(pdf, len(pdf)/60+1, 50*time.Millisecond))
+	lb := newLoopback(t, trickle(pdf, len(pdf)/55+1, 200*time.Millisecond))
 	for name, download := range map[string]func(io.Writer) (int64, error){
 		"WithTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t, WithTimeout(2*time.Second)).Billing.DownloadInvoice(bg, "3688", w)
+			return lb.client(t, WithTimeout(timeout)).Billing.DownloadInvoice(bg, "3688", w)
 		},
 		"WithCallTimeout": func(w io.Writer) (int64, error) {
-			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(2*time.Second))
+			return lb.client(t).Billing.DownloadInvoice(bg, "3688", w, WithCallTimeout(timeout))
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -251,7 +261,9 @@ func TestDownloadInvoiceSlowSteadyTransferIsNotCut(t *testing.T) {
 }
 
 // A download that stalls longer than the timeout fails as a timeout, with
-// what was written so far.
+// what was written so far. The first part's timeout is 5 s, not 50 ms: the
+// headers and the first 20 bytes must arrive within it, and on a loaded
+// machine they did not always (a transfer stalled for over 1 s).
 func TestDownloadInvoiceStallTimesOut(t *testing.T) {
 	t.Parallel()
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
@@ -262,7 +274,7 @@ func TestDownloadInvoiceStallTimesOut(t *testing.T) {
 		<-r.Context().Done() // the client hung up
 	})
 	var buf bytes.Buffer
-	n, err := lb.client(t, WithTimeout(time.Minute)).Billing.DownloadInvoice(bg, "3688", &buf, WithCallTimeout(50*time.Millisecond))
+	n, err := lb.client(t, WithTimeout(time.Minute)).Billing.DownloadInvoice(bg, "3688", &buf, WithCallTimeout(5*time.Second))
 	if !errors.Is(err, context.DeadlineExceeded) || n != 20 || !strings.Contains(err.Error(), "WithCallTimeout") {
 		t.Fatalf("n %d, err %v", n, err)
 	}

@@ -1004,15 +1004,19 @@ func TestInstancesWaitContextEnds(t *testing.T) {
 	t.Parallel()
 	e := newInstancesEnv(t)
 	e.client.Instances.waitMin, e.client.Instances.waitMax = time.Hour, time.Hour
-	polled := make(chan int, 1)
-	statusSequence(e, polled, "Creating")
+	statusSequence(e, nil, "Creating")
 	ctx, cancel := context.WithCancel(bg)
+	// Cancel once Wait has seen "Creating" (its progress), not when the
+	// responder runs: cancelling then can end the Get itself, before any
+	// status was seen, which flaked under load.
+	seen := make(chan struct{}, 1)
+	progress := WithProgress(func(Instance) { seen <- struct{}{} })
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.client.Instances.Wait(ctx, "5", "Running")
+		_, err := e.client.Instances.Wait(ctx, "5", "Running", progress)
 		done <- err
 	}()
-	<-polled
+	<-seen
 	cancel()
 	err := <-done
 	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), `"Creating"`) {

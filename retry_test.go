@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,64 +241,105 @@ func TestBodyCutShort(t *testing.T) {
 	}
 }
 
+// The per-attempt timeout is 5 s, not 100 ms: the healthy attempt after
+// the slow one must finish within it too, and on a loaded machine a loopback
+// exchange took over 100 ms (and a transfer stalled for over 1 s). The slow
+// handler waits a minute, so a timeout that does not apply still shows (as
+// a call of a minute, past the bound). The cases run in parallel: each
+// waits out the timeout once.
 func TestPerAttemptTimeout(t *testing.T) {
 	t.Parallel()
+	const timeout = 5 * time.Second
 	slow := func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body) // so the server notices the client hanging up
 		select {
-		case <-time.After(5 * time.Second):
+		case <-time.After(time.Minute):
 		case <-r.Context().Done():
 		}
 	}
-	lb := newLoopback(t, sequence(slow, reply(200, docsList)))
-	start := time.Now()
-	keys, err := lb.client(t, WithTimeout(100*time.Millisecond)).APIKeys.List(bg)
-	if err != nil || len(keys) != 2 || lb.count() != 2 || time.Since(start) > 3*time.Second {
-		t.Fatalf("GET: keys %v err %v after %d requests in %v", keys, err, lb.count(), time.Since(start))
-	}
-
-	lb = newLoopback(t, slow)
-	_, err = lb.client(t, WithTimeout(100*time.Millisecond)).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
-	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) || lb.count() != 1 {
-		t.Fatalf("POST: err %v after %d requests", err, lb.count())
-	}
-	if !strings.Contains(err.Error(), "attempt timed out after 100ms") {
-		t.Errorf("error does not say what timed out: %v", err)
-	}
-
+	t.Run("GET retried", func(t *testing.T) {
+		t.Parallel()
+		lb := newLoopback(t, sequence(slow, reply(200, docsList)))
+		start := time.Now()
+		keys, err := lb.client(t, WithTimeout(timeout)).APIKeys.List(bg)
+		if err != nil || len(keys) != 2 || lb.count() != 2 || time.Since(start) > 40*time.Second {
+			t.Fatalf("keys %v err %v after %d requests in %v", keys, err, lb.count(), time.Since(start))
+		}
+	})
+	t.Run("POST not retried", func(t *testing.T) {
+		t.Parallel()
+		lb := newLoopback(t, slow)
+		_, err := lb.client(t, WithTimeout(timeout)).APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"})
+		if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) || lb.count() != 1 {
+			t.Fatalf("err %v after %d requests", err, lb.count())
+		}
+		if !strings.Contains(err.Error(), "attempt timed out after 5s") {
+			t.Errorf("error does not say what timed out: %v", err)
+		}
+	})
 	// The timeout covers the body too: a body that stalls is retried.
-	stall := func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Length", "500")
-		io.WriteString(w, `{"data":`)
-		w.(http.Flusher).Flush()
-		slow(w, r)
-	}
-	lb = newLoopback(t, sequence(stall, reply(200, docsList)))
-	keys, err = lb.client(t, WithTimeout(100*time.Millisecond)).APIKeys.List(bg)
-	if err != nil || len(keys) != 2 || lb.count() != 2 {
-		t.Fatalf("stalled body: keys %v err %v after %d requests", keys, err, lb.count())
+	t.Run("stalled body", func(t *testing.T) {
+		t.Parallel()
+		stall := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "500")
+			io.WriteString(w, `{"data":`)
+			w.(http.Flusher).Flush()
+			slow(w, r)
+		}
+		lb := newLoopback(t, sequence(stall, reply(200, docsList)))
+		keys, err := lb.client(t, WithTimeout(timeout)).APIKeys.List(bg)
+		if err != nil || len(keys) != 2 || lb.count() != 2 {
+			t.Fatalf("keys %v err %v after %d requests", keys, err, lb.count())
+		}
+	})
+}
+
+// expireOnArrival is a context whose deadline passes when the server has
+// the request: a deadline on the clock (it was 100 ms) passed before the
+// request left on a loaded machine, and then the create was provably unsent.
+type expireOnArrival struct {
+	context.Context
+	done chan struct{}
+}
+
+func newExpireOnArrival() *expireOnArrival {
+	return &expireOnArrival{Context: bg, done: make(chan struct{})}
+}
+
+func (c *expireOnArrival) Done() <-chan struct{} { return c.done }
+
+func (c *expireOnArrival) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
 	}
 }
 
 func TestContextDeadlineStaysVisible(t *testing.T) {
 	t.Parallel()
+	var current atomic.Pointer[expireOnArrival]
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
+		if c := current.Swap(nil); c != nil {
+			close(c.done)
+		}
 		select {
-		case <-time.After(5 * time.Second):
+		case <-time.After(time.Minute):
 		case <-r.Context().Done():
 		}
 	})
-	cctx, cancel := context.WithTimeout(bg, 100*time.Millisecond)
-	defer cancel()
+	cctx := newExpireOnArrival()
+	current.Store(cctx)
 	_, err := lb.client(t).APIKeys.List(cctx)
 	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrOutcomeUnknown) || lb.count() != 1 {
 		t.Fatalf("err %v after %d requests", err, lb.count())
 	}
 
 	// A create the deadline cut off after it was sent may have landed.
-	cctx, cancel = context.WithTimeout(bg, 100*time.Millisecond)
-	defer cancel()
+	cctx = newExpireOnArrival()
+	current.Store(cctx)
 	_, err = lb.client(t).APIKeys.Create(cctx, CreateAPIKeyRequest{Name: "n"})
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ErrOutcomeUnknown) || lb.count() != 2 {
 		t.Fatalf("create: err %v after %d requests", err, lb.count())
@@ -360,34 +402,49 @@ func TestRetryAfterTooLongReturnsAtOnce(t *testing.T) {
 func TestRetryAfterPastDeadlineReturnsAtOnce(t *testing.T) {
 	t.Parallel()
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Retry-After", "5")
+		w.Header().Set("Retry-After", "59") // within maxRetryAfter, past the deadline
 		writeJSON(w, 429, failedEnvelope("slow down"))
 	})
-	cctx, cancel := context.WithTimeout(bg, 2*time.Second)
+	// Waiting out the deadline would take 45 s; returning at once takes
+	// milliseconds. The bound between them is loose so that a loaded
+	// machine cannot pass it (it was 1 s against a 2 s deadline).
+	cctx, cancel := context.WithTimeout(bg, 45*time.Second)
 	defer cancel()
 	start := time.Now()
 	_, err := lb.client(t).APIKeys.List(cctx)
 	var apiErr *APIError
-	if !errors.As(err, &apiErr) || !errors.Is(err, ErrRateLimited) || apiErr.RetryAfter != 5*time.Second {
+	if !errors.As(err, &apiErr) || !errors.Is(err, ErrRateLimited) || apiErr.RetryAfter != 59*time.Second {
 		t.Fatalf("err %v", err)
 	}
-	if time.Since(start) > time.Second || lb.count() != 1 {
+	if time.Since(start) > 15*time.Second || lb.count() != 1 {
 		t.Fatalf("took %v, %d requests", time.Since(start), lb.count())
 	}
 }
 
+// cancelOnAttempt cancels the call's context once its first attempt is
+// done, as the backoff begins.
+type cancelOnAttempt struct{ cancel context.CancelFunc }
+
+func (o cancelOnAttempt) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
+func (o cancelOnAttempt) AttemptDone(context.Context, CallInfo, AttemptInfo)        { o.cancel() }
+func (o cancelOnAttempt) CallDone(context.Context, CallInfo, CallResult)            {}
+
+// The cancel comes when the first attempt is done (an Observer), not 100 ms
+// after the start: under load the timer fired before the 503 arrived, and
+// the error had no ErrServerError. The backoff is 30 s; the bound tells a
+// backoff cut short from one waited out.
 func TestCancelCutsBackoffShort(t *testing.T) {
 	t.Parallel()
 	lb := newLoopback(t, reply(503, failedEnvelope("down")))
-	c := lb.client(t, WithRetryWait(5*time.Second, 5*time.Second))
 	cctx, cancel := context.WithCancel(bg)
-	time.AfterFunc(100*time.Millisecond, cancel)
+	defer cancel()
+	c := lb.client(t, WithRetryWait(30*time.Second, 30*time.Second), WithObserver(cancelOnAttempt{cancel}))
 	start := time.Now()
 	_, err := c.APIKeys.List(cctx)
 	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrServerError) {
 		t.Fatalf("err %v", err)
 	}
-	if d := time.Since(start); d > time.Second || lb.count() != 1 {
+	if d := time.Since(start); d > 10*time.Second || lb.count() != 1 {
 		t.Fatalf("returned after %v and %d requests", d, lb.count())
 	}
 }
@@ -537,25 +594,70 @@ func TestConnectionsReusedAcrossErrors(t *testing.T) {
 	}
 }
 
+// TestFailedCallKeepsPoolIdleConnections pins two ways to lose the pool:
+// go-retryablehttp's CloseIdleConnections after a failed Do (every idle
+// connection closed, so the second burst dials them all again) and a
+// transport that keeps fewer idle connections per host than callers
+// (net/http's default 2). It waits for net/http's PutIdleConn event, not
+// for the call to return: a connection goes back to the pool after the
+// caller read the body, asynchronously, and a burst started before that
+// dialled one connection more on a loaded machine (flaked with "1 new
+// connections (had 8)"). The server holds each burst's requests until all
+// callers arrived, so a burst needs exactly callers connections.
 func TestFailedCallKeepsPoolIdleConnections(t *testing.T) {
 	t.Parallel()
 	const callers = 8
+	var (
+		mu      sync.Mutex
+		arrived int
+		release = make(chan struct{})
+	)
 	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == "DELETE" {
 			writeJSON(w, 404, failedEnvelope("API key not found"))
 			return
 		}
-		time.Sleep(30 * time.Millisecond) // keeps the callers' connections apart
+		mu.Lock()
+		arrived++
+		gate := release
+		if arrived == callers {
+			arrived = 0
+			close(release)
+			release = make(chan struct{})
+		}
+		mu.Unlock()
+		select {
+		case <-gate:
+		case <-time.After(10 * time.Second): // fewer callers than connections: the counts tell
+		}
 		writeJSON(w, 200, docsList)
 	})
 	c := lb.client(t)
+	pooled := make(chan error, callers)
+	ctx := httptrace.WithClientTrace(bg, &httptrace.ClientTrace{
+		PutIdleConn: func(err error) { pooled <- err },
+	})
+	// awaitPooled waits until n connections went back to the idle pool.
+	awaitPooled := func(what string, n int) {
+		t.Helper()
+		for i := range n {
+			select {
+			case err := <-pooled:
+				if err != nil {
+					t.Fatalf("%s: connection %d not kept idle: %v", what, i, err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: %d of %d connections back in the pool", what, i, n)
+			}
+		}
+	}
 	burst := func() {
 		var wg sync.WaitGroup
 		for range callers {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := c.APIKeys.List(bg); err != nil {
+				if _, err := c.APIKeys.List(ctx); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -563,10 +665,15 @@ func TestFailedCallKeepsPoolIdleConnections(t *testing.T) {
 		wg.Wait()
 	}
 	burst()
+	awaitPooled("first burst", callers)
 	warm := lb.conns.Load()
-	if err := c.APIKeys.Delete(bg, "gone"); !errors.Is(err, ErrNotFound) {
+	if warm != callers {
+		t.Fatalf("%d callers used %d connections", callers, warm)
+	}
+	if err := c.APIKeys.Delete(ctx, "gone"); !errors.Is(err, ErrNotFound) {
 		t.Fatal(err)
 	}
+	awaitPooled("failed call", 1)
 	burst()
 	if added := lb.conns.Load() - warm; added > 0 {
 		t.Fatalf("after a failed call, %d new connections (had %d)", added, warm)

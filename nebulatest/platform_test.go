@@ -658,7 +658,6 @@ func TestNewClientPollsInMilliseconds(t *testing.T) {
 			}
 		}
 	}
-	start := time.Now()
 	in, err := c.Instances.Create(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -666,7 +665,21 @@ func TestNewClientPollsInMilliseconds(t *testing.T) {
 	if _, err := c.Instances.Wait(ctx, in.ID, "Running"); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("create and wait took %v", d)
+	// Four polls, three waits between them: milliseconds at the fake's
+	// pace, 2+4+8 s at the real API's. The bound sits far from both: it
+	// was 1 s for the create and the wait, which a loaded machine took, and
+	// the instance could be Running at the first poll, so that the pace did
+	// not show.
+	polls := 0
+	start := time.Now()
+	_, err = c.Instances.WaitFunc(ctx, in.ID, func(*nebula.Instance) (bool, error) {
+		polls++
+		return polls == 4, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("four polls took %v", d)
 	}
 }

@@ -135,12 +135,19 @@ func TestUUIDIDs(t *testing.T) {
 	}
 }
 
+// The JWT lives 5 s, not 150 ms: its first use must come within its
+// lifetime, and on a loaded machine 150 ms passed before it (and a transfer
+// elsewhere stalled for over 1 s). The expiry
+// check waits until the lifetime has surely passed since the login
+// answered, instead of a fixed sleep.
 func TestLoginAndJWTs(t *testing.T) {
 	t.Parallel()
-	s := NewServer(WithUser("a@example.com", "pw&1"), WithJWTLifetime(150*time.Millisecond))
+	const lifetime = 5 * time.Second
+	s := NewServer(WithUser("a@example.com", "pw&1"), WithJWTLifetime(lifetime))
 	defer s.Close()
 	form := url.Values{"username": {"a@example.com"}, "password": {"pw&1"}}.Encode()
 	code, env := raw(t, s, "POST", "/login", "", "application/x-www-form-urlencoded", form)
+	expires := time.Now().Add(lifetime) // no earlier than the fake's expiry
 	data, _ := env["data"].(map[string]any)
 	jwt, _ := data["jwtToken"].(string)
 	if code != 200 || strings.Count(jwt, ".") != 2 || data["email"] != "a@example.com" || data["is_active"] != true {
@@ -156,7 +163,7 @@ func TestLoginAndJWTs(t *testing.T) {
 	if code, _ := raw(t, s, "POST", "/login", "", "", url.Values{"username": {"a@example.com"}, "password": {"nope"}}.Encode()); code != 401 {
 		t.Fatalf("wrong password: %d", code)
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(time.Until(expires) + 10*time.Millisecond)
 	if code, _ := raw(t, s, "GET", "/api_keys", jwt, "", ""); code != 401 {
 		t.Fatalf("expired JWT accepted: %d", code)
 	}

@@ -169,12 +169,29 @@ func TestClientLeavingIsLoggedAsNotCarriedOut(t *testing.T) {
 	t.Parallel()
 	f := startFake(t)
 	f.call("POST", f.root+"/_fake/faults", "", "", `{"path":"/api_keys","latency":"1h"}`)
-	client := &http.Client{Transport: &http.Transport{}, Timeout: 100 * time.Millisecond}
-	req, _ := http.NewRequest("GET", f.apiURL+"/api_keys", nil)
+	// The client leaves once the fake has logged the request, not after a
+	// 100 ms timeout: under load that timeout could pass before the request
+	// arrived, and then nothing was logged.
+	client := &http.Client{Transport: &http.Transport{}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", f.apiURL+"/api_keys", nil)
 	req.Header.Set("Authorization", "Bearer "+f.key)
-	if resp, err := client.Do(req); err == nil {
+	answered := make(chan int, 1)
+	go func() {
+		resp, err := client.Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
 		resp.Body.Close()
-		t.Fatalf("answered %d", resp.StatusCode)
+		answered <- resp.StatusCode
+	}()
+	waitLogged(t, f, "/api/v1/api_keys")
+	cancel()
+	if code := <-answered; code != 0 {
+		t.Fatalf("answered %d", code)
 	}
 	f.stop(syscall.SIGTERM)
 	log := f.stderr.String()
