@@ -15,7 +15,7 @@ import (
 // the same run, with no options and with WithResponseInto:
 //
 //	go test -run '^$' -bench '^BenchmarkCall$' -benchmem -count 6 . | tee bench.txt
-//	go run golang.org/x/perf/cmd/benchstat@latest -filter '/client:*' -col /client bench.txt
+//	go run golang.org/x/perf/cmd/benchstat@latest -filter '/client:(plain OR sdk OR sdk-response)' -col /client bench.txt
 //	go run golang.org/x/perf/cmd/benchstat@latest -filter '/options:*' -col /options bench.txt
 func BenchmarkCall(b *testing.B) {
 	bodies := map[string][]byte{

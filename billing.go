@@ -167,7 +167,9 @@ func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts
 }
 
 // AllCreditHistory walks the whole credit history page by page (see
-// CreditHistory), holding one page in memory. It stops at the first error,
+// CreditHistory), holding one page and the identities of the entries seen
+// (about 65 bytes each, so that a shifting list yields no entry twice) in
+// memory. It stops at the first error,
 // which it yields once, and fetches nothing more once the loop is left.
 func (s *BillingService) AllCreditHistory(ctx context.Context, opts ...CallOption) iter.Seq2[CreditEntry, error] {
 	return allPages(ctx, "Billing.AllCreditHistory", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[CreditEntry], error) {
@@ -197,7 +199,8 @@ func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...C
 }
 
 // AllInvoices walks every invoice page by page (see Invoices), holding one
-// page in memory. It stops at the first error, which it yields once, and
+// page and the IDs seen (so that a shifting list yields no invoice twice) in
+// memory. It stops at the first error, which it yields once, and
 // fetches nothing more once the loop is left.
 func (s *BillingService) AllInvoices(ctx context.Context, opts ...CallOption) iter.Seq2[Invoice, error] {
 	return allPages(ctx, "Billing.AllInvoices", defaultPageSize, func(ctx context.Context, lo ListOptions) (*Page[Invoice], error) {

@@ -152,7 +152,8 @@ func (s *SSHKeysService) List(ctx context.Context, lo ListOptions, opts ...CallO
 }
 
 // All walks every SSH key of the account, a page of 100 at a time, holding
-// one page in memory. It stops fetching when the loop is left early. An
+// one page and the IDs seen (about 65 bytes each, so that a shifting list
+// yields no key twice) in memory. It stops fetching when the loop is left early. An
 // error is yielded once, with a zero SSHKey, and ends the walk; the errors
 // are those of List.
 //
