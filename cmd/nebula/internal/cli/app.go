@@ -244,3 +244,32 @@ func (a *App) run(f func(cmd *cobra.Command, args []string) error) func(*cobra.C
 		return f(cmd, args)
 	}
 }
+
+// withClient is run for a command that needs a client first thing: the
+// preamble of every API command, written once.
+func (a *App) withClient(f func(cmd *cobra.Command, client *nebula.Client, args []string) error) func(*cobra.Command, []string) error {
+	return a.run(func(cmd *cobra.Command, args []string) error {
+		client, err := a.client(cmd)
+		if err != nil {
+			return err
+		}
+		return f(cmd, client, args)
+	})
+}
+
+// withPrinterClient is withClient for a command that prints cols: the
+// printer comes first, so that a bad -o or --columns is refused before the
+// credentials are read and nothing is sent.
+func withPrinterClient[T any](a *App, cols columns[T], f func(cmd *cobra.Command, args []string, p *printer[T], client *nebula.Client) error) func(*cobra.Command, []string) error {
+	return a.run(func(cmd *cobra.Command, args []string) error {
+		p, err := newPrinter(a, cols)
+		if err != nil {
+			return err
+		}
+		client, err := a.client(cmd)
+		if err != nil {
+			return err
+		}
+		return f(cmd, args, p, client)
+	})
+}

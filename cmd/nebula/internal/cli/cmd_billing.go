@@ -88,15 +88,7 @@ func (a *App) billingCommand() *cobra.Command {
 		Short:   "Show the available credit (US dollars)",
 		Example: "  nebula billing balance\n  nebula billing balance -o json",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, balanceColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, balanceColumns, func(cmd *cobra.Command, _ []string, p *printer[balanceView], client *nebula.Client) error {
 			b, err := client.Billing.Balance(cmd.Context())
 			if err != nil {
 				return err
@@ -109,15 +101,7 @@ func (a *App) billingCommand() *cobra.Command {
 		Short:   "List the credit history (what was spent, period by period)",
 		Example: "  nebula billing credits\n  nebula billing credits -o yaml",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, a.creditColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.creditColumns(), func(cmd *cobra.Command, _ []string, p *printer[nebula.CreditEntry], client *nebula.Client) error {
 			var rows []nebula.CreditEntry
 			for c, err := range client.Billing.AllCreditHistory(cmd.Context()) {
 				if err != nil {
@@ -133,15 +117,7 @@ func (a *App) billingCommand() *cobra.Command {
 		Short:   "List the invoices",
 		Example: "  nebula billing invoice list",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, a.invoiceColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.invoiceColumns(), func(cmd *cobra.Command, _ []string, p *printer[nebula.Invoice], client *nebula.Client) error {
 			var rows []nebula.Invoice
 			for i, err := range client.Billing.AllInvoices(cmd.Context()) {
 				if err != nil {
@@ -162,15 +138,7 @@ is written under a temporary name and renamed when complete: a failed download
 never leaves a file under FILE, and an existing FILE stays as it was.`,
 		Example: "  nebula billing invoice download 3\n  nebula billing invoice download 3 -O march.pdf",
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, downloadColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, downloadColumns, func(cmd *cobra.Command, args []string, p *printer[downloadView], client *nebula.Client) error {
 			id := nebula.ID(args[0])
 			if outFile == "-" {
 				_, err := client.Billing.DownloadInvoice(cmd.Context(), id, a.Out)
@@ -185,7 +153,7 @@ never leaves a file under FILE, and an existing FILE stays as it was.`,
 			}
 			var n int64
 			prog := a.newProgress("invoice " + args[0])
-			err = writeAtomic(file, func(f *os.File) error {
+			err := writeAtomic(file, func(f *os.File) error {
 				cw := &countWriter{w: f, prog: prog}
 				var err error
 				n, err = client.Billing.DownloadInvoice(cmd.Context(), id, cw)

@@ -87,15 +87,7 @@ func (a *App) productCommand() *cobra.Command {
 		Short:   "List the GPU products (the catalog)",
 		Example: "  nebula product list\n  nebula product list --region CANADA --gpu H100",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, productColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, productColumns, func(cmd *cobra.Command, _ []string, p *printer[nebula.Product], client *nebula.Client) error {
 			products, err := client.Compute.Products(cmd.Context())
 			if err != nil {
 				return err
@@ -135,16 +127,11 @@ func (a *App) imageCommand() *cobra.Command {
 		Short:   "List the OS images (--product: only those that fit the product)",
 		Example: "  nebula image list\n  nebula image list --product gpu_h100_x1_canada",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, imageColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
-			var images []nebula.Image
+		RunE: withPrinterClient(a, imageColumns, func(cmd *cobra.Command, _ []string, p *printer[nebula.Image], client *nebula.Client) error {
+			var (
+				images []nebula.Image
+				err    error
+			)
 			if product != "" {
 				images, err = imagesFor(cmd.Context(), client, product)
 			} else {

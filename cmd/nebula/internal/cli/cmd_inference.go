@@ -49,15 +49,7 @@ func (a *App) modelCommand() *cobra.Command {
 		Short:   "List the serverless models",
 		Example: "  nebula model list\n  nebula model list --columns name,type,description",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, modelColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, modelColumns, func(cmd *cobra.Command, _ []string, p *printer[nebula.Model], client *nebula.Client) error {
 			models, err := client.Inference.Models(cmd.Context())
 			if err != nil {
 				return err

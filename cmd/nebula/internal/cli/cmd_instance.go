@@ -195,15 +195,7 @@ stops waiting (exit 130) and never deletes the instance.`,
 		Short:   "List the instances (--deleted: the deleted ones)",
 		Example: "  nebula instance list\n  nebula instance list --deleted -o json",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, a.instanceColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.instanceColumns(), func(cmd *cobra.Command, _ []string, p *printer[instanceRow], client *nebula.Client) error {
 			all := client.Instances.All
 			if deleted {
 				all = client.Instances.AllDeleted
@@ -229,15 +221,7 @@ stops waiting (exit 130) and never deletes the instance.`,
   nebula instance get trainer --columns id,status,public_ipv4,username
   nebula instance get trainer --show-password --columns password --no-header`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, a.instanceColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.instanceColumns(), func(cmd *cobra.Command, args []string, p *printer[instanceRow], client *nebula.Client) error {
 			in, err := getInstance(cmd.Context(), client, args[0])
 			if err != nil {
 				return err
@@ -256,15 +240,7 @@ stops waiting (exit 130) and never deletes the instance.`,
 exit 4.`,
 		Example: "  nebula instance lookup trainer\n  nebula instance lookup trainer --columns id --no-header",
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, a.instanceColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.instanceColumns(), func(cmd *cobra.Command, args []string, p *printer[instanceRow], client *nebula.Client) error {
 			in, err := client.Instances.Lookup(cmd.Context(), args[0])
 			if errors.Is(err, nebula.ErrNotFound) {
 				return &notFoundError{fmt.Sprintf("no active instance named %q", args[0])}
@@ -351,15 +327,7 @@ func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Comman
 		Short:             short,
 		Example:           fmt.Sprintf("  nebula instance %s 42\n  nebula instance %s trainer --wait", verb, verb),
 		Args:              cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, a.instanceColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.instanceColumns(), func(cmd *cobra.Command, args []string, p *printer[instanceRow], client *nebula.Client) error {
 			ctx := cmd.Context()
 			target, err := getInstance(ctx, client, args[0])
 			if err != nil {

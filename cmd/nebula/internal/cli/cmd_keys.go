@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -51,15 +52,7 @@ func (a *App) apiKeyCommand() *cobra.Command {
 		Example: `  nebula api-key create ci --description "CI pipeline"
   nebula api-key create ci --columns key --no-header > ci.key`,
 		Args: cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, createdKeyColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, createdKeyColumns, func(cmd *cobra.Command, args []string, p *printer[apiKeyView], client *nebula.Client) error {
 			k, err := client.APIKeys.Create(cmd.Context(), nebula.CreateAPIKeyRequest{Name: args[0], Description: description})
 			if err != nil {
 				if errors.Is(err, nebula.ErrOutcomeUnknown) {
@@ -78,15 +71,7 @@ func (a *App) apiKeyCommand() *cobra.Command {
 		Short:   "List the API keys (never their values)",
 		Example: "  nebula api-key list\n  nebula api-key list -o json",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, apiKeyColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, apiKeyColumns, func(cmd *cobra.Command, _ []string, p *printer[apiKeyView], client *nebula.Client) error {
 			keys, err := client.APIKeys.List(cmd.Context())
 			if err != nil {
 				return err
@@ -99,23 +84,10 @@ func (a *App) apiKeyCommand() *cobra.Command {
 		}),
 	}
 
-	del := &cobra.Command{
-		Use:     "delete ID",
-		Short:   "Delete (revoke) an API key",
-		Example: "  nebula api-key delete 42",
-		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
-			if err := client.APIKeys.Delete(cmd.Context(), nebula.ID(args[0])); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Err, "Deleted API key %s\n", args[0])
-			return nil
-		}),
-	}
+	del := a.deleteCmd("API key", "Delete (revoke) an API key", "  nebula api-key delete 42",
+		func(ctx context.Context, client *nebula.Client, id nebula.ID) error {
+			return client.APIKeys.Delete(ctx, id)
+		})
 
 	var rotName, rotDescription string
 	rotate := &cobra.Command{
@@ -127,15 +99,7 @@ then deletes the old key. If the delete fails, the new key is still printed
 and the command exits 1: the old key then still works.`,
 		Example: "  nebula api-key rotate 42\n  nebula api-key rotate 42 --name ci-2025 -o json",
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, createdKeyColumns)
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, createdKeyColumns, func(cmd *cobra.Command, args []string, p *printer[apiKeyView], client *nebula.Client) error {
 			old := nebula.ID(args[0])
 			req := nebula.CreateAPIKeyRequest{Name: rotName, Description: rotDescription}
 			if req.Name == "" || !cmd.Flags().Changed("description") {
@@ -262,15 +226,7 @@ func (a *App) sshKeyCommand() *cobra.Command {
 		Short:   "List the SSH keys",
 		Example: "  nebula ssh-key list\n  nebula ssh-key list --columns id,name,public_key",
 		Args:    cobra.NoArgs,
-		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
-			p, err := newPrinter(a, a.sshKeyColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.sshKeyColumns(), func(cmd *cobra.Command, _ []string, p *printer[nebula.SSHKey], client *nebula.Client) error {
 			var rows []nebula.SSHKey
 			for k, err := range client.SSHKeys.All(cmd.Context()) {
 				if err != nil {
@@ -286,15 +242,7 @@ func (a *App) sshKeyCommand() *cobra.Command {
 		Short:   "Rename an SSH key",
 		Example: "  nebula ssh-key rename 7 work-laptop",
 		Args:    cobra.ExactArgs(2),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			p, err := newPrinter(a, a.sshKeyColumns())
-			if err != nil {
-				return err
-			}
-			client, err := a.client(cmd)
-			if err != nil {
-				return err
-			}
+		RunE: withPrinterClient(a, a.sshKeyColumns(), func(cmd *cobra.Command, args []string, p *printer[nebula.SSHKey], client *nebula.Client) error {
 			k, err := client.SSHKeys.Rename(cmd.Context(), nebula.ID(args[0]), args[1])
 			if err != nil {
 				return err
@@ -302,24 +250,29 @@ func (a *App) sshKeyCommand() *cobra.Command {
 			return p.one(*k, sshKeyView1)
 		}),
 	}
-	del := &cobra.Command{
+	del := a.deleteCmd("SSH key", "Delete an SSH key", "  nebula ssh-key delete 7",
+		func(ctx context.Context, client *nebula.Client, id nebula.ID) error {
+			return client.SSHKeys.Delete(ctx, id)
+		})
+	return group("ssh-key", "Manage SSH keys", "  nebula ssh-key list", create, list, rename, del)
+}
+
+// deleteCmd is "delete ID" for a key kind, noun ("API key"): it deletes by
+// ID and says so on stderr.
+func (a *App) deleteCmd(noun, short, example string, del func(ctx context.Context, client *nebula.Client, id nebula.ID) error) *cobra.Command {
+	return &cobra.Command{
 		Use:     "delete ID",
-		Short:   "Delete an SSH key",
-		Example: "  nebula ssh-key delete 7",
+		Short:   short,
+		Example: example,
 		Args:    cobra.ExactArgs(1),
-		RunE: a.run(func(cmd *cobra.Command, args []string) error {
-			client, err := a.client(cmd)
-			if err != nil {
+		RunE: a.withClient(func(cmd *cobra.Command, client *nebula.Client, args []string) error {
+			if err := del(cmd.Context(), client, nebula.ID(args[0])); err != nil {
 				return err
 			}
-			if err := client.SSHKeys.Delete(cmd.Context(), nebula.ID(args[0])); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.Err, "Deleted SSH key %s\n", args[0])
+			fmt.Fprintf(a.Err, "Deleted %s %s\n", noun, args[0])
 			return nil
 		}),
 	}
-	return group("ssh-key", "Manage SSH keys", "  nebula ssh-key list", create, list, rename, del)
 }
 
 // readSmall reads a file of at most limit bytes.
