@@ -249,9 +249,11 @@ func (o *observer) CallStart(ctx context.Context, info nebula.CallInfo) context.
 	return context.WithValue(ctx, callKey{}, st)
 }
 
-// AttemptDone records the attempt as a child span of the call's, from its
-// start (now less its duration) to now, and in http.client.request.duration.
-func (o *observer) AttemptDone(ctx context.Context, info nebula.CallInfo, a nebula.AttemptInfo) {
+// outcomeAttrs returns the call's state (nil when CallStart's context was
+// lost), the attributes of an attempt's or a call's outcome (the call's
+// own, then the status code and error.type when there are), and that
+// error.type ("" on success).
+func outcomeAttrs(ctx context.Context, info nebula.CallInfo, status int, err error) (*callState, []attribute.KeyValue, string) {
 	st, _ := ctx.Value(callKey{}).(*callState)
 	var common []attribute.KeyValue
 	if st != nil {
@@ -261,14 +263,21 @@ func (o *observer) AttemptDone(ctx context.Context, info nebula.CallInfo, a nebu
 	}
 	attrs := make([]attribute.KeyValue, 0, len(common)+3)
 	attrs = append(attrs, common...)
-	if a.StatusCode > 0 {
-		attrs = append(attrs, semconv.HTTPResponseStatusCode(a.StatusCode))
+	if status > 0 {
+		attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
 	}
 	var errType string
-	if a.Err != nil {
-		errType = errorType(a.Err, a.StatusCode)
+	if err != nil {
+		errType = errorType(err, status)
 		attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
 	}
+	return st, attrs, errType
+}
+
+// AttemptDone records the attempt as a child span of the call's, from its
+// start (now less its duration) to now, and in http.client.request.duration.
+func (o *observer) AttemptDone(ctx context.Context, info nebula.CallInfo, a nebula.AttemptInfo) {
+	st, attrs, errType := outcomeAttrs(ctx, info, a.StatusCode, a.Err)
 	o.reqDuration.Record(ctx, a.Duration.Seconds(), metric.WithAttributes(attrs...))
 
 	if st == nil || !st.span.IsRecording() {
@@ -297,23 +306,7 @@ func (o *observer) AttemptDone(ctx context.Context, info nebula.CallInfo, a nebu
 
 // CallDone ends the call's span and records the call's metrics.
 func (o *observer) CallDone(ctx context.Context, info nebula.CallInfo, r nebula.CallResult) {
-	st, _ := ctx.Value(callKey{}).(*callState)
-	var common []attribute.KeyValue
-	if st != nil {
-		common = st.attrs
-	} else {
-		common = baseAttrs(info)
-	}
-	attrs := make([]attribute.KeyValue, 0, len(common)+3)
-	attrs = append(attrs, common...)
-	if r.StatusCode > 0 {
-		attrs = append(attrs, semconv.HTTPResponseStatusCode(r.StatusCode))
-	}
-	var errType string
-	if r.Err != nil {
-		errType = errorType(r.Err, r.StatusCode)
-		attrs = append(attrs, semconv.ErrorTypeKey.String(errType))
-	}
+	st, attrs, errType := outcomeAttrs(ctx, info, r.StatusCode, r.Err)
 	op := operation(info)
 	metricAttrs := metric.WithAttributes(append(attrs, op)...)
 	o.callDuration.Record(ctx, r.Duration.Seconds(), metricAttrs)
@@ -326,7 +319,7 @@ func (o *observer) CallDone(ctx context.Context, info nebula.CallInfo, r nebula.
 		return
 	}
 	span := st.span
-	span.SetAttributes(attrs[len(common):]...)
+	span.SetAttributes(attrs[len(st.attrs):]...) // the outcome; the rest the span has
 	span.SetAttributes(AttemptsKey.Int(r.Attempts), OutcomeUnknownKey.Bool(r.OutcomeUnknown))
 	if r.RequestID != "" {
 		span.SetAttributes(RequestIDKey.String(r.RequestID))
