@@ -69,6 +69,7 @@ type call struct {
 	wait         time.Duration
 	final        error            // set by the error handler
 	limited      io.LimitedReader // reused by readBody, saving an allocation per read
+	env          rawEnvelope      // the answer's envelope, kept here to save an allocation
 
 	// The last attempt's answer, for Response and the Observer; reset by
 	// every attempt, so a transport error leaves them empty.
@@ -397,7 +398,7 @@ func (cl *call) handleResponse(resp *http.Response) error {
 		}
 		return &cutShortError{err}
 	}
-	failed, reason := decodeSuccess(buf.Bytes(), &cl.req)
+	failed, reason := decodeSuccess(buf.Bytes(), &cl.req, &cl.env)
 	switch {
 	case failed:
 		e := answerError(cl.req.op(), resp, buf.Bytes(), cl.secrets())

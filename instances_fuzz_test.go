@@ -36,7 +36,7 @@ func FuzzDecodeInstances(f *testing.F) {
 			items, _, reason = list.page(env)
 			return reason
 		}}
-		failed, reason := decodeSuccess(body, r)
+		failed, reason := decodeSuccess(body, r, new(rawEnvelope))
 		if failed || reason != "" {
 			return
 		}
