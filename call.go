@@ -147,9 +147,13 @@ func newCall(ctx context.Context, c *Client, r *request, cfg callConfig) *call {
 // release clears the call, so that the pool keeps neither its secrets nor
 // what they point to, and hands it to the pool.
 func (cl *call) release() {
+	cl.clear()
+	callPool.Put(cl)
+}
+
+func (cl *call) clear() {
 	cl.callState = callState{}
 	cl.rc.HTTPClient, cl.rc.PrepareRetry = nil, nil
-	callPool.Put(cl)
 }
 
 func (cl *call) maxRetries() int {
