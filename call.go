@@ -312,7 +312,7 @@ func (cl *call) prepareRetry(req *http.Request) error {
 func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	if cl.handled {
 		retry := false
-		if cut := (*cutShortError)(nil); err != nil && errors.As(err, &cut) {
+		if err != nil && isCutShort(err) {
 			cl.hideQuery(err)
 			retry = cl.onTransportError(ctx, err)
 		}
@@ -349,6 +349,14 @@ func (cl *call) checkRetry(ctx context.Context, resp *http.Response, err error) 
 		cl.attemptDone(apiErr, true) // the response handler does not run
 	}
 	return retry, nil
+}
+
+// isCutShort reports a *cutShortError in err's chain. It is a function of
+// its own so that the target errors.As needs is allocated only when there
+// is an error.
+func isCutShort(err error) bool {
+	var cut *cutShortError
+	return errors.As(err, &cut)
 }
 
 // hideQuery keeps the query (paging, filters) out of the url.Error that

@@ -812,10 +812,13 @@ type request struct {
 	// *cutShortError makes a repeatable call retry, so a sink returns one
 	// only while it has passed nothing on.
 	sink func(resp *http.Response, secrets []string) error
-	// decode reads a success envelope's data into the call's result, and
-	// says why it is unusable, or "". nil, like noData, reads only the
-	// status. send, sendList, sendNullable and sendPage set it.
-	decode func(env *rawEnvelope) string
+	// decode reads a success envelope's data into out, the call's result,
+	// and says why it is unusable, or "". nil, like noData, reads only the
+	// status. send, sendList, sendNullable and sendPage set it. out is
+	// apart from decode so that decode can be a plain function, not a
+	// closure allocated per call.
+	decode func(env *rawEnvelope, out any) string
+	out    any
 	// accept replaces "Accept: application/json" (a PDF download).
 	accept []string
 	// stream: the answer is streamed to the caller (a PDF download), so
@@ -840,7 +843,7 @@ func (r *request) op() string {
 // must be an object. For a request with noData it returns a zero T.
 func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 	out := new(T)
-	r.decode = func(env *rawEnvelope) string { return decodeObject(env, out) }
+	r.decode, r.out = decodeObject, out
 	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
@@ -852,7 +855,7 @@ func send[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 // is ErrUnexpectedResponse.
 func sendList[E any](ctx context.Context, c *Client, r *request) ([]E, error) {
 	var items []E
-	r.decode = func(env *rawEnvelope) string { return decodeNullable(env, &items) }
+	r.decode, r.out = decodeNullable, &items
 	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
@@ -864,7 +867,7 @@ func sendList[E any](ctx context.Context, c *Client, r *request) ([]E, error) {
 // lists); an absent data is still ErrUnexpectedResponse.
 func sendNullable[T any](ctx context.Context, c *Client, r *request) (*T, error) {
 	out := new(T)
-	r.decode = func(env *rawEnvelope) string { return decodeNullable(env, out) }
+	r.decode, r.out = decodeNullable, out
 	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
@@ -888,7 +891,7 @@ func sendPage[W, T any, D listData[W]](ctx context.Context, c *Client, r *reques
 		items []W
 		total *flexInt
 	)
-	r.decode = func(env *rawEnvelope) string {
+	r.decode = func(env *rawEnvelope, _ any) string {
 		switch {
 		case env.Data == nil:
 			return errNoData

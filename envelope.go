@@ -88,7 +88,7 @@ func decodeSuccess(body []byte, r *request, env *rawEnvelope) (failed bool, reas
 		// reads it whole, and every other member was checked by
 		// splitEnvelope, so the body is known to be JSON without a pass
 		// of its own (see decodeData).
-		return false, r.decode(env)
+		return false, r.decode(env, r.out)
 	}
 	return decodeWhole(body, r, env)
 }
@@ -124,7 +124,7 @@ func decodeWhole(body []byte, r *request, env *rawEnvelope) (failed bool, reason
 		// Whatever data holds, only the status matters.
 		return false, ""
 	}
-	return false, r.decode(env)
+	return false, r.decode(env, r.out)
 }
 
 // splitEnvelope finds the members of an answer that is a JSON object,
@@ -184,7 +184,11 @@ func splitEnvelope(body []byte, env *rawEnvelope) bool {
 			if len(value) < 2 || value[0] != '"' || !isPlainASCII(value[1:len(value)-1]) {
 				return false
 			}
-			env.Status = string(value[1 : len(value)-1])
+			if status := value[1 : len(value)-1]; string(status) == statusSuccess {
+				env.Status = statusSuccess // the usual answer, without a copy
+			} else {
+				env.Status = string(status)
+			}
 		case strings.EqualFold(string(key), "total_instance"):
 			env.Total = value
 		case strings.EqualFold(string(key), "model"):

@@ -2,8 +2,8 @@ package nebula
 
 import (
 	"net/http"
-	"strings"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -20,9 +20,9 @@ func decodedBy(decode func([]byte, *request, *rawEnvelope) (bool, string), body 
 		images  generatedImages
 	)
 	requests := []*request{
-		{method: http.MethodPost, decode: func(env *rawEnvelope) string { return decodeObject(env, &created) }},
-		{method: http.MethodGet, decode: func(env *rawEnvelope) string { return decodeNullable(env, &keys) }},
-		{method: http.MethodGet, decode: func(env *rawEnvelope) string {
+		{method: http.MethodPost, decode: func(env *rawEnvelope, _ any) string { return decodeObject(env, &created) }},
+		{method: http.MethodGet, decode: func(env *rawEnvelope, _ any) string { return decodeNullable(env, &keys) }},
+		{method: http.MethodGet, decode: func(env *rawEnvelope, _ any) string {
 			if reason := decodeNullable(env, &list); reason != "" {
 				return reason
 			}
@@ -30,7 +30,7 @@ func decodedBy(decode func([]byte, *request, *rawEnvelope) (bool, string), body 
 			items, total, reason = list.page(env)
 			return reason
 		}},
-		{method: http.MethodPost, decode: images.decode},
+		{method: http.MethodPost, decode: decodeImages, out: &images},
 		{method: http.MethodDelete, noData: true},
 	}
 	var got []any

@@ -34,7 +34,7 @@ func FuzzDecodeSuccess(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var created *createdAPIKeyData
-		create := &request{method: http.MethodPost, decode: func(env *rawEnvelope) string {
+		create := &request{method: http.MethodPost, decode: func(env *rawEnvelope, _ any) string {
 			created = new(createdAPIKeyData)
 			return decodeObject(env, created)
 		}}
@@ -65,7 +65,7 @@ func FuzzDecodeSuccess(f *testing.F) {
 		}
 
 		var keys []APIKey
-		list := &request{method: http.MethodGet, decode: func(env *rawEnvelope) string { return decodeNullable(env, &keys) }}
+		list := &request{method: http.MethodGet, decode: func(env *rawEnvelope, _ any) string { return decodeNullable(env, &keys) }}
 		if failed, reason := decodeSuccess(body, list, new(rawEnvelope)); !failed && reason == "" && blank {
 			t.Fatalf("list success on an empty body")
 		}
