@@ -100,10 +100,21 @@ func TestSplitEnvelope(t *testing.T) {
 	// 10 000 levels of data are within encoding/json's limit alone, not
 	// inside the envelope.
 	deep := `{"status":"success","data":` + strings.Repeat("[", 10000) + strings.Repeat("]", 10000) + `}`
-	cases := append(envelopeCases, struct {
+	nested := func(depth int) string {
+		return `{"status":"success","data":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
+	}
+	cases := append(envelopeCases, []struct {
 		body  string
 		split bool
-	}{deep, false})
+	}{
+		{deep, false},
+		{nested(maxSplitDepth), true},
+		{nested(maxSplitDepth + 1), false},
+		{"{\"~ \":1,\"status\":\"success\",\"data\":[]}", true},
+		{"{\"a\x7f\":1,\"status\":\"success\",\"data\":[]}", false},
+		{"{\"a\x1f\":1,\"status\":\"success\",\"data\":[]}", false},
+		{"{\"status\":\"success\",\"data\":[\"\\\"]\"]}", true},
+	}...)
 	for _, c := range cases {
 		if got := splitEnvelope([]byte(c.body), new(rawEnvelope)); got != c.split {
 			t.Errorf("splitEnvelope(%s) = %v, want %v", c.body, got, c.split)
