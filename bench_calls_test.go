@@ -34,6 +34,10 @@ func BenchmarkCall(b *testing.B) {
 	b.Cleanup(srv.Close)
 	sdk := benchSDK(b, srv)
 	plain := newPlainClient(srv)
+	// timed is the plain client with an http.Client.Timeout: like the SDK,
+	// it bounds every request, which costs a deadline context per request.
+	timed := newPlainClient(srv)
+	timed.hc.Timeout = defaultTimeout
 
 	type plainBalance struct {
 		AvailableBalance string `json:"available_balance"`
@@ -41,14 +45,14 @@ func BenchmarkCall(b *testing.B) {
 	calls := []struct {
 		name  string
 		sdk   func(context.Context, ...CallOption) error
-		plain func(context.Context) error
+		plain func(context.Context, *plainClient) error
 	}{
 		{"Balance",
 			func(ctx context.Context, opts ...CallOption) error {
 				_, err := sdk.Billing.Balance(ctx, opts...)
 				return err
 			},
-			func(ctx context.Context) error {
+			func(ctx context.Context, plain *plainClient) error {
 				_, err := plainDo[plainBalance](ctx, plain, http.MethodGet, "/users/credits", nil)
 				return err
 			}},
@@ -57,7 +61,7 @@ func BenchmarkCall(b *testing.B) {
 				_, err := sdk.SSHKeys.List(ctx, ListOptions{}, opts...)
 				return err
 			},
-			func(ctx context.Context) error {
+			func(ctx context.Context, plain *plainClient) error {
 				data, err := plainDo[plainSSHKeyList](ctx, plain, http.MethodGet, "/ssh-keys", nil)
 				if err != nil {
 					return err
@@ -72,21 +76,25 @@ func BenchmarkCall(b *testing.B) {
 			}},
 	}
 	for _, c := range calls {
-		// side by side: each iteration makes one plain call and one SDK
-		// call, alternately, and times each: on a shared machine, a burst
-		// of load slows both alike, so the ratio holds where the separate
+		// side by side: each iteration makes one call with each client,
+		// in turn, and times each: on a shared machine, a burst of load
+		// slows all alike, so the ratios hold where the separate
 		// sub-benchmarks below vary by tens of percent.
 		for _, opt := range []string{"none", "response"} {
 			b.Run("call="+c.name+"/options="+opt+"/side-by-side", func(b *testing.B) {
 				var resp Response
 				ctx := context.Background()
-				var plainTime, sdkTime time.Duration
+				var plainTime, timedTime, sdkTime time.Duration
 				for i := 0; i < b.N; i++ {
 					t0 := time.Now()
-					if err := c.plain(ctx); err != nil {
+					if err := c.plain(ctx, plain); err != nil {
 						b.Fatal(err)
 					}
 					t1 := time.Now()
+					if err := c.plain(ctx, timed); err != nil {
+						b.Fatal(err)
+					}
+					t2 := time.Now()
 					var err error
 					if opt == "response" {
 						err = c.sdk(ctx, WithResponseInto(&resp))
@@ -97,14 +105,22 @@ func BenchmarkCall(b *testing.B) {
 						b.Fatal(err)
 					}
 					plainTime += t1.Sub(t0)
-					sdkTime += time.Since(t1)
+					timedTime += t2.Sub(t1)
+					sdkTime += time.Since(t2)
 				}
 				b.ReportMetric(float64(plainTime.Nanoseconds())/float64(b.N), "plain-ns/op")
+				b.ReportMetric(float64(timedTime.Nanoseconds())/float64(b.N), "plain-timeout-ns/op")
 				b.ReportMetric(float64(sdkTime.Nanoseconds())/float64(b.N), "sdk-ns/op")
 				b.ReportMetric(float64(sdkTime)/float64(plainTime), "sdk/plain")
+				b.ReportMetric(float64(sdkTime)/float64(timedTime), "sdk/plain-timeout")
 			})
 		}
-		b.Run("call="+c.name+"/client=plain", func(b *testing.B) { runSerial(b, c.plain) })
+		b.Run("call="+c.name+"/client=plain", func(b *testing.B) {
+			runSerial(b, func(ctx context.Context) error { return c.plain(ctx, plain) })
+		})
+		b.Run("call="+c.name+"/client=plain-timeout", func(b *testing.B) {
+			runSerial(b, func(ctx context.Context) error { return c.plain(ctx, timed) })
+		})
 		b.Run("call="+c.name+"/client=sdk", func(b *testing.B) {
 			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx) })
 		})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // cannedTransport answers every request at once with body, in memory: what
@@ -27,33 +28,62 @@ func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // BenchmarkCallOverhead is BenchmarkCall without the network: both clients
-// get the docs' balance from an in-memory transport, so the difference is
+// get the docs' answers from an in-memory transport, so the difference is
 // the SDK's own cost per call (the pipeline, the retry adapter, the
 // envelope checks), which loopback HTTP otherwise drowns in noise.
 func BenchmarkCallOverhead(b *testing.B) {
-	rt := cannedTransport{body: []byte(docsBalance)}
-	sdk, err := NewClient(WithToken(testToken), WithBaseURL("https://api.nebula.test/api/v1"), WithHTTPClient(&http.Client{Transport: rt}))
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := &plainClient{hc: &http.Client{Transport: rt}, base: "https://api.nebula.test/api/v1"}
 	type plainBalance struct {
 		AvailableBalance string `json:"available_balance"`
 	}
-	b.Run("client=plain", func(b *testing.B) {
-		runSerial(b, func(ctx context.Context) error {
-			_, err := plainDo[plainBalance](ctx, plain, http.MethodGet, "/users/credits", nil)
-			return err
+	calls := []struct {
+		name  string
+		body  string
+		sdk   func(context.Context, *Client, ...CallOption) error
+		plain func(context.Context, *plainClient) error
+	}{
+		{"Balance", docsBalance,
+			func(ctx context.Context, c *Client, opts ...CallOption) error {
+				_, err := c.Billing.Balance(ctx, opts...)
+				return err
+			},
+			func(ctx context.Context, p *plainClient) error {
+				_, err := plainDo[plainBalance](ctx, p, http.MethodGet, "/users/credits", nil)
+				return err
+			}},
+		{"SSHKeys.List", docsSSHKeyList,
+			func(ctx context.Context, c *Client, opts ...CallOption) error {
+				_, err := c.SSHKeys.List(ctx, ListOptions{}, opts...)
+				return err
+			},
+			func(ctx context.Context, p *plainClient) error {
+				data, err := plainDo[plainSSHKeyList](ctx, p, http.MethodGet, "/ssh-keys", nil)
+				if err != nil {
+					return err
+				}
+				for _, k := range data.Keys {
+					if _, err := time.Parse("MST 2006-01-02 15:04:05", k.CreateTime); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+	}
+	for _, c := range calls {
+		rt := cannedTransport{body: []byte(c.body)}
+		sdk, err := NewClient(WithToken(testToken), WithBaseURL("https://api.nebula.test/api/v1"), WithHTTPClient(&http.Client{Transport: rt}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain := &plainClient{hc: &http.Client{Transport: rt}, base: "https://api.nebula.test/api/v1"}
+		b.Run("call="+c.name+"/client=plain", func(b *testing.B) {
+			runSerial(b, func(ctx context.Context) error { return c.plain(ctx, plain) })
 		})
-	})
-	b.Run("client=sdk", func(b *testing.B) {
-		runSerial(b, func(ctx context.Context) error { _, err := sdk.Billing.Balance(ctx); return err })
-	})
-	b.Run("client=sdk-response", func(b *testing.B) {
-		var resp Response
-		runSerial(b, func(ctx context.Context) error {
-			_, err := sdk.Billing.Balance(ctx, WithResponseInto(&resp))
-			return err
+		b.Run("call="+c.name+"/client=sdk", func(b *testing.B) {
+			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx, sdk) })
 		})
-	})
+		b.Run("call="+c.name+"/client=sdk-response", func(b *testing.B) {
+			var resp Response
+			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx, sdk, WithResponseInto(&resp)) })
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -315,5 +316,28 @@ func TestCallersClientTraceRunsOnceAcrossReplay(t *testing.T) {
 	}
 	if lb.count() != 2 || got.Load() != 2 || wrote.Load() != 2 {
 		t.Fatalf("%d requests; the caller's trace saw %d connections and %d requests written", lb.count(), got.Load(), wrote.Load())
+	}
+}
+
+// TestCallClear checks that a call handed back to the pool keeps nothing of
+// the call it served: not its token, request, secrets or answer.
+func TestCallClear(t *testing.T) {
+	t.Parallel()
+	c, err := NewClient(WithToken(testToken), WithBaseURL("http://127.0.0.1:1"), withEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := newCall(context.Background(), c, &request{method: http.MethodPost, path: "/login", safety: sendOnce,
+		body: []byte(`{"password":"pw"}`), secrets: []string{"zq9-Mx7vP2wLr4Kt"}}, callConfig{maxRetries: -1})
+	if cl.conn == nil {
+		t.Fatal("a create on a *http.Transport has no connWatch")
+	}
+	cl.token, cl.status, cl.header = "k5-Wd8sQ2", 200, http.Header{"X-Request-Id": {"r"}}
+	cl.clear()
+	if !reflect.ValueOf(cl.callState).IsZero() || cl.rc.HTTPClient != nil || cl.rc.PrepareRetry != nil {
+		t.Fatalf("a cleared call keeps state: %+v", cl.callState)
+	}
+	if cl.rc.CheckRetry == nil || cl.handle == nil {
+		t.Fatal("a cleared call lost its bound hooks")
 	}
 }

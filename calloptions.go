@@ -36,11 +36,20 @@ type callConfig struct {
 // newCallConfig applies opts in order. The first refused option is the
 // call's error, wrapping ErrInvalidArgument.
 func newCallConfig(op string, opts []CallOption) (callConfig, error) {
-	if len(opts) == 0 {
-		// Most calls: no options, and no heap for the config (applying
-		// options through func values makes it escape).
-		return callConfig{maxRetries: -1}, nil
+	// Most calls have no options, or only WithResponseInto: they are read
+	// here, without the func values that would put the config on the heap.
+	cfg := callConfig{maxRetries: -1}
+	for _, o := range opts {
+		if o.response == nil {
+			return applyCallOptions(op, opts)
+		}
+		cfg.response = o.response
 	}
+	return cfg, nil
+}
+
+// applyCallOptions is newCallConfig for any options.
+func applyCallOptions(op string, opts []CallOption) (callConfig, error) {
 	cfg := callConfig{maxRetries: -1}
 	for i, o := range opts {
 		if o.apply == nil {
@@ -48,6 +57,9 @@ func newCallConfig(op string, opts []CallOption) (callConfig, error) {
 		}
 		if err := o.apply(&cfg); err != nil {
 			return cfg, invalidArgument("%s: %v", op, err)
+		}
+		if o.response != nil {
+			cfg.response = o.response
 		}
 	}
 	return cfg, nil
@@ -176,14 +188,16 @@ func WithResponseInto(r *Response) CallOption {
 	if r != nil {
 		*r = Response{}
 	}
-	return CallOption{response: r, apply: func(c *callConfig) error {
-		if r == nil {
-			return fmt.Errorf("WithResponseInto: nil *Response")
-		}
-		c.response = r
-		return nil
-	}}
+	if r == nil {
+		return CallOption{apply: func(*callConfig) error { return fmt.Errorf("WithResponseInto: nil *Response") }}
+	}
+	// No closure: newCallConfig reads response itself (see there).
+	return CallOption{response: r, apply: setResponse}
 }
+
+// setResponse marks WithResponseInto's options, whose target newCallConfig
+// takes from CallOption.response.
+func setResponse(*callConfig) error { return nil }
 
 // zeroResponses zeroes every Response that opts would fill: a call starts
 // with them zero, so that one refused before sending, or refused for

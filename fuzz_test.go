@@ -34,11 +34,11 @@ func FuzzDecodeSuccess(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var created *createdAPIKeyData
-		create := &request{method: http.MethodPost, decode: func(env *rawEnvelope) string {
+		create := &request{method: http.MethodPost, decode: func(env *rawEnvelope, _ any) string {
 			created = new(createdAPIKeyData)
 			return decodeObject(env, created)
 		}}
-		failed, reason := decodeSuccess(body, create)
+		failed, reason := decodeSuccess(body, create, new(rawEnvelope))
 		if !failed && reason == "" {
 			if created == nil {
 				t.Fatalf("create success without data: %q", body)
@@ -55,7 +55,7 @@ func FuzzDecodeSuccess(f *testing.F) {
 		}
 
 		// A call without data succeeds on an empty body or a success status.
-		failed, reason = decodeSuccess(body, &request{method: http.MethodDelete, noData: true})
+		failed, reason = decodeSuccess(body, &request{method: http.MethodDelete, noData: true}, new(rawEnvelope))
 		var probe struct{ Status string }
 		// Blank means JSON's white space only: "\v" is no empty body.
 		blank := len(bytes.Trim(body, " \t\r\n")) == 0
@@ -65,8 +65,8 @@ func FuzzDecodeSuccess(f *testing.F) {
 		}
 
 		var keys []APIKey
-		list := &request{method: http.MethodGet, decode: func(env *rawEnvelope) string { return decodeNullable(env, &keys) }}
-		if failed, reason := decodeSuccess(body, list); !failed && reason == "" && blank {
+		list := &request{method: http.MethodGet, decode: func(env *rawEnvelope, _ any) string { return decodeNullable(env, &keys) }}
+		if failed, reason := decodeSuccess(body, list, new(rawEnvelope)); !failed && reason == "" && blank {
 			t.Fatalf("list success on an empty body")
 		}
 	})

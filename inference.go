@@ -179,6 +179,8 @@ type imageDataWire struct {
 // fails the call inside the pipeline. That makes it ErrUnexpectedResponse
 // and, since the API has generated (and billed) the image,
 // ErrOutcomeUnknown: the caller must not simply try again.
+func decodeImages(env *rawEnvelope, out any) string { return out.(*generatedImages).decode(env) }
+
 func (e *generatedImages) decode(env *rawEnvelope) string {
 	if reason := decodeObject(env, &e.wire); reason != "" {
 		return reason
@@ -273,7 +275,7 @@ func (s *InferenceService) GenerateImage(ctx context.Context, req GenerateImageR
 	}
 	r := &request{name: "Inference.GenerateImage", route: "/images/generation", opts: opts, method: http.MethodPost, path: "/images/generation", body: raw, safety: sendOnce, bigBody: true}
 	var out generatedImages
-	r.decode = out.decode
+	r.decode, r.out = decodeImages, &out
 	if err := s.client.do(ctx, r); err != nil {
 		return nil, err
 	}

@@ -286,6 +286,10 @@ func (l *instanceList) page(env *rawEnvelope) ([]instanceData, *flexInt, string)
 	return *l, &total, ""
 }
 
+func decodeInstanceDetail(env *rawEnvelope, out any) string {
+	return out.(*instanceList).decodeDetail(env)
+}
+
 // decodeDetail reads the detail's answer into l: at most one instance.
 func (l *instanceList) decodeDetail(env *rawEnvelope) string {
 	if reason := decodeNullable(env, l); reason != "" {
@@ -742,7 +746,7 @@ func (s *InstancesService) Get(ctx context.Context, id ID, opts ...CallOption) (
 		return nil, err
 	}
 	var items instanceList
-	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable, decode: items.decodeDetail}
+	r := &request{name: "Instances.Get", route: "/computing/instance/{id}", opts: opts, method: http.MethodGet, path: path, safety: repeatable, decode: decodeInstanceDetail, out: &items}
 	if err := s.client.do(ctx, r); err != nil {
 		return nil, err
 	}

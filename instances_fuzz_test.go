@@ -23,7 +23,7 @@ func FuzzDecodeInstances(f *testing.F) {
 			list  instanceList
 			items []instanceData
 		)
-		r := &request{method: http.MethodGet, decode: func(env *rawEnvelope) string {
+		r := &request{method: http.MethodGet, decode: func(env *rawEnvelope, _ any) string {
 			if single {
 				reason := list.decodeDetail(env)
 				items = list
@@ -36,7 +36,7 @@ func FuzzDecodeInstances(f *testing.F) {
 			items, _, reason = list.page(env)
 			return reason
 		}}
-		failed, reason := decodeSuccess(body, r)
+		failed, reason := decodeSuccess(body, r, new(rawEnvelope))
 		if failed || reason != "" {
 			return
 		}
