@@ -1,6 +1,8 @@
 package nebulatest
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,26 +33,32 @@ const partialKey = "ak_..."
 
 func (s *Server) createKey(c *call) reply {
 	var req struct {
-		Name        *string `json:"name"`
-		Description string  `json:"description"`
+		// A missing name, null and "" get the same answer: a plain string
+		// tells them apart no less than a *string would, without its
+		// allocation.
+		Name        string `json:"name"`
+		Description string `json:"description"`
 	}
 	if rep, bad := decodeJSON(c, &req); bad {
 		return rep
 	}
-	if req.Name == nil || strings.TrimSpace(*req.Name) == "" {
+	if strings.TrimSpace(req.Name) == "" {
 		return fail(http.StatusUnprocessableEntity, "name is required")
 	}
+	value := newKeyValue() // crypto/rand, before the lock
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := s.st
-	if _, taken := st.keysByName[*req.Name]; taken {
+	if _, taken := st.keysByName[req.Name]; taken {
+		s.mu.Unlock()
 		return fail(http.StatusConflict, "API key name already exists")
 	}
-	k := st.addKey(*req.Name, req.Description, newKeyValue(), s.cfg.uuidIDs)
+	k := st.addKey(req.Name, req.Description, value, s.cfg.uuidIDs)
 	st.created++
-	// Encoded by hand: creating and listing keys is what load tests do
-	// most, and encoding/json's reflection was most of their cost.
-	b := make([]byte, 0, 128+len(k.name)+len(k.description))
+	s.mu.Unlock()
+	// Encoded by hand, after the lock (k never changes once made):
+	// creating and listing keys is what load tests do most, and
+	// encoding/json's reflection was most of their cost.
+	b := make([]byte, 0, createdAnswerSize+len(k.name)+len(k.description))
 	b = append(b, `{"data":{"id":`...)
 	b = k.appendJSONID(b)
 	b = append(b, `,"key":`...)
@@ -59,17 +67,38 @@ func (s *Server) createKey(c *call) reply {
 	b = appendJSONString(b, k.name)
 	b = append(b, `,"description":`...)
 	b = appendJSONString(b, k.description)
-	b = append(b, "},\"message\":\"API key successfully created\",\"status\":\"success\"}\n"...)
+	b = append(b, createdTail...)
 	return reply{status: http.StatusOK, contentType: "application/json", raw: b}
 }
 
+const createdTail = "},\"message\":\"API key successfully created\",\"status\":\"success\"}\n"
+
+// createdAnswerSize is a created key's answer without its name and
+// description (a UUID id, the key value, every quote), so that it is
+// built in one allocation.
+const createdAnswerSize = len(`{"data":{"id":"","key":"","name":"","description":`) + 36 + len("ak_") + 43 + len(createdTail) + 16
+
 func (s *Server) listKeys(*call) reply {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	b := make([]byte, 0, 128+96*len(s.st.keysByValue))
+	st := s.st
+	b := st.keyList
+	if b == nil {
+		b = st.encodeKeyList()
+		st.keyList = b
+	}
+	s.mu.Unlock()
+	// b is shared by every list answer until the keys change: it is
+	// written, never changed.
+	return reply{status: http.StatusOK, contentType: "application/json", raw: b}
+}
+
+// encodeKeyList encodes the list answer, by hand (see createKey). s.mu must
+// be held.
+func (st *state) encodeKeyList() []byte {
+	b := make([]byte, 0, 128+96*len(st.keysByValue))
 	b = append(b, `{"data":[`...)
 	first := true
-	for _, k := range s.st.keys {
+	for _, k := range st.keys {
 		if k.deleted {
 			continue
 		}
@@ -85,8 +114,7 @@ func (s *Server) listKeys(*call) reply {
 		b = appendJSONString(b, k.description)
 		b = append(b, `,"partial_key_data":"`+partialKey+`"}`...)
 	}
-	b = append(b, "],\"message\":\"API keys successfully retrieved\",\"status\":\"success\"}\n"...)
-	return reply{status: http.StatusOK, contentType: "application/json", raw: b}
+	return append(b, "],\"message\":\"API keys successfully retrieved\",\"status\":\"success\"}\n"...)
 }
 
 // appendJSONID appends the key's id as the API sends it: a JSON integer or
@@ -136,6 +164,7 @@ func (st *state) addKey(name, description, value string, uuid bool) *apiKey {
 }
 
 func (st *state) indexKey(k *apiKey) {
+	st.keyList = nil
 	st.keys = append(st.keys, k)
 	if k.uuid != "" {
 		st.keysByUUID[k.uuid] = k
@@ -154,6 +183,7 @@ func (st *state) deleteKey(id string) bool {
 		return false
 	}
 	k.deleted = true
+	st.keyList = nil
 	delete(st.keysByUUID, k.uuid)
 	delete(st.keysByNum, k.num)
 	delete(st.keysByName, k.name)
@@ -181,5 +211,14 @@ func (st *state) keyByID(id string) *apiKey {
 }
 
 // newKeyValue makes an API key value as the real API does: "ak_" and 43
-// URL-safe base64 characters (32 random bytes).
-func newKeyValue() string { return "ak_" + randomToken(32) }
+// URL-safe base64 characters (32 random bytes), in one allocation.
+func newKeyValue() string {
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		panic("nebulatest: crypto/rand: " + err.Error())
+	}
+	var b [len("ak_") + 43]byte
+	copy(b[:], "ak_")
+	base64.RawURLEncoding.Encode(b[len("ak_"):], raw[:])
+	return string(b[:])
+}
