@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nebula-sdk/nebula-go/nebulatest"
 )
 
 // Benchmarks run only with -bench; go test never runs them. Without -race:
@@ -278,4 +280,19 @@ func BenchmarkVersusMinimal(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkAccessLog is the access log's cost per request, stderr aside:
+//
+//	go test -run '^$' -bench AccessLog -benchmem ./cmd/nebula-fake/
+func BenchmarkAccessLog(b *testing.B) {
+	logs := newLogWriter(io.Discard)
+	defer logs.close()
+	log := accessLogger(logs, []user{{"alice", "pass-zq9-Mx7vP2wLr4Kt"}})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			log(nebulatest.Access{Method: "POST", Path: "/api/v1/api-keys", Status: 200, Duration: 1234567})
+		}
+	})
 }
