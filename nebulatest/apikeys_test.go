@@ -192,3 +192,53 @@ func TestKeyListConcurrentWithCreates(t *testing.T) {
 		t.Fatalf("%d keys listed, want 41", len(ids))
 	}
 }
+
+// TestParseKeyRequest: the bodies clients send take the fast path; anything
+// else is left to encoding/json (and its explanations).
+func TestParseKeyRequest(t *testing.T) {
+	t.Parallel()
+	indented, _ := json.MarshalIndent(map[string]string{"name": "k1", "description": "d é 世界"}, "", "\t")
+	for body, want := range map[string][2]string{
+		`{"name":"k1","description":"bench"}`: {"k1", "bench"},
+		`{"name":"k1"}`:                       {"k1", ""},
+		`{"description":"d","name":"k1"}`:     {"k1", "d"},
+		` {} `:                                {"", ""},
+		`{"name":"a","name":"b"}`:             {"b", ""}, // the last wins, as in encoding/json
+		string(indented) + "\r\n":             {"k1", "d é 世界"},
+	} {
+		name, description, ok := parseKeyRequest([]byte(body))
+		if !ok || name != want[0] || description != want[1] {
+			t.Errorf("parseKeyRequest(%q) = %q, %q, %v; want %q, %q", body, name, description, ok, want[0], want[1])
+		}
+	}
+	for _, body := range []string{
+		``, ` `, `[]`, `null`, `"name"`, `{`, `{"name"}`, `{"name":}`, `{"name":"k1",}`, `{"name":"k1"} x`, `{"name":"k1"}{}`,
+		`{"name":"k\"1"}`, `{"name":"k\u00e91"}`, "{\"name\":\"k\t1\"}", "{\"name\":\"k\xff\"}", `{"NAME":"k1"}`, `{"Name":"k1"}`,
+		`{"name":null}`, `{"name":1}`, `{"name":"k1","other":"x"}`, `{"name":"k1" "description":"d"}`, "\ufeff{}",
+	} {
+		if name, description, ok := parseKeyRequest([]byte(body)); ok {
+			t.Errorf("parseKeyRequest(%q) = %q, %q, true; want it left to encoding/json", body, name, description)
+		}
+	}
+}
+
+// FuzzParseKeyRequest: what the fast path reads, encoding/json reads the
+// same.
+func FuzzParseKeyRequest(f *testing.F) {
+	for _, body := range []string{`{"name":"k1","description":"bench"}`, ` { "name" : "a" , "name":"b" } `, `{}`, `{"name":"k\"1"}`, "{\"name\":\"\xff\"}", `{"name":"k1"}x`} {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		name, description, ok := parseKeyRequest(body)
+		if !ok {
+			return
+		}
+		var want struct {
+			Name        string `json:"name"`
+			Description string `json:"description"`
+		}
+		if err := json.Unmarshal(body, &want); err != nil || want.Name != name || want.Description != description {
+			t.Errorf("parseKeyRequest(%q) = %q, %q; encoding/json: %q, %q, %v", body, name, description, want.Name, want.Description, err)
+		}
+	})
+}
