@@ -82,80 +82,89 @@ func (s *Server) createKey(c *call) reply {
 // parseKeyRequest reads a create's body in the shape clients send,
 // {"name": "...", "description": "..."} with strings that need no
 // unescaping, as encoding/json would, without its reflection and in one
-// allocation (both values are substrings of one copy of the body). It
-// returns false for anything else (escapes, other fields or types, invalid
-// UTF-8, malformed JSON), which decodeJSON then reads, or explains.
+// allocation that holds both values (the key keeps them: no more memory
+// than encoding/json's two strings). It returns false for anything else
+// (escapes, other fields or types, invalid UTF-8, malformed JSON), which
+// decodeJSON then reads, or explains.
 func parseKeyRequest(body []byte) (name, description string, ok bool) {
-	s := string(body)
-	i := skipJSONSpace(s, 0)
-	if i == len(s) || s[i] != '{' {
+	var nameAt, descAt [2]int // where the values are in body
+	i := skipJSONSpace(body, 0)
+	if i == len(body) || body[i] != '{' {
 		return "", "", false
 	}
-	i = skipJSONSpace(s, i+1)
-	if i < len(s) && s[i] == '}' {
-		return "", "", skipJSONSpace(s, i+1) == len(s)
+	i = skipJSONSpace(body, i+1)
+	if i < len(body) && body[i] == '}' {
+		return "", "", skipJSONSpace(body, i+1) == len(body)
 	}
 	for {
-		field, next, ok := plainJSONString(s, i)
+		field, next, ok := plainJSONString(body, i)
 		if !ok {
 			return "", "", false
 		}
-		i = skipJSONSpace(s, next)
-		if i == len(s) || s[i] != ':' {
+		i = skipJSONSpace(body, next)
+		if i == len(body) || body[i] != ':' {
 			return "", "", false
 		}
-		value, next, ok := plainJSONString(s, skipJSONSpace(s, i+1))
+		value, next, ok := plainJSONString(body, skipJSONSpace(body, i+1))
 		if !ok {
 			return "", "", false
 		}
-		switch field { // encoding/json would also take "Name", "NAME"...
+		switch string(body[field[0]:field[1]]) { // encoding/json would also take "Name", "NAME"...
 		case "name":
-			name = value
+			nameAt = value
 		case "description":
-			description = value
+			descAt = value
 		default:
 			return "", "", false
 		}
-		i = skipJSONSpace(s, next)
+		i = skipJSONSpace(body, next)
 		switch {
-		case i == len(s):
+		case i == len(body):
 			return "", "", false
-		case s[i] == ',':
-			i = skipJSONSpace(s, i+1)
-		case s[i] == '}':
-			return name, description, skipJSONSpace(s, i+1) == len(s)
+		case body[i] == ',':
+			i = skipJSONSpace(body, i+1)
+		case body[i] == '}':
+			if skipJSONSpace(body, i+1) != len(body) {
+				return "", "", false
+			}
+			var both strings.Builder
+			both.Grow(nameAt[1] - nameAt[0] + descAt[1] - descAt[0])
+			both.Write(body[nameAt[0]:nameAt[1]])
+			both.Write(body[descAt[0]:descAt[1]])
+			str := both.String()
+			n := nameAt[1] - nameAt[0]
+			return str[:n], str[n:], true
 		default:
 			return "", "", false
 		}
 	}
 }
 
-// skipJSONSpace returns the index of the first byte of s from i on that is
+// skipJSONSpace returns the index of the first byte of b from i on that is
 // not JSON white space.
-func skipJSONSpace(s string, i int) int {
-	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+func skipJSONSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
 }
 
-// plainJSONString reads the JSON string that starts at s[i], and the index
-// after it, if it is one that decodes to its own bytes: no escape, no
-// control character, valid UTF-8.
-func plainJSONString(s string, i int) (string, int, bool) {
-	if i == len(s) || s[i] != '"' {
-		return "", i, false
+// plainJSONString finds the JSON string that starts at b[i], if it is one
+// that decodes to its own bytes (no escape, no control character, valid
+// UTF-8): where its contents start and end, and the index after it.
+func plainJSONString(b []byte, i int) ([2]int, int, bool) {
+	if i == len(b) || b[i] != '"' {
+		return [2]int{}, i, false
 	}
-	for j := i + 1; j < len(s); j++ {
-		switch c := s[j]; {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
 		case c == '"':
-			v := s[i+1 : j]
-			return v, j + 1, utf8.ValidString(v)
+			return [2]int{i + 1, j}, j + 1, utf8.Valid(b[i+1 : j])
 		case c == '\\' || c < 0x20:
-			return "", j, false
+			return [2]int{}, j, false
 		}
 	}
-	return "", len(s), false
+	return [2]int{}, len(b), false
 }
 
 const createdTail = "},\"message\":\"API key successfully created\",\"status\":\"success\"}\n"
