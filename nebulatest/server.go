@@ -816,6 +816,16 @@ func (s *Server) readBody(_ http.ResponseWriter, r *http.Request) ([]byte, error
 type call struct {
 	r    *http.Request
 	body []byte
+	// requestID backs the X-Request-Id header's value slice, which would
+	// otherwise be an allocation of its own.
+	requestID [1]string
+}
+
+// requestID is the X-Request-Id of the request numbered seq, made in one
+// allocation.
+func requestID(seq int) string {
+	var b [24]byte
+	return string(strconv.AppendInt(append(b[:0], "req-"...), int64(seq), 10))
 }
 
 // reply is the answer to a call: by default the envelope
@@ -930,6 +940,7 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 			faultPath = rel
 		}
 
+		c := &call{r: r, body: body}
 		entry := newLogEntry(r, path, body)
 		token, hasToken := bearer(r)
 		s.mu.Lock()
@@ -938,7 +949,8 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 		// Checked now, under the lock the log takes anyway.
 		authorized := hasToken && s.validToken(token)
 		s.mu.Unlock()
-		w.Header()["X-Request-Id"] = []string{"req-" + strconv.Itoa(seq)}
+		c.requestID[0] = requestID(seq)
+		w.Header()["X-Request-Id"] = c.requestID[:]
 
 		if faulty && fault.Latency > 0 {
 			t := time.NewTimer(fault.Latency)
@@ -999,7 +1011,7 @@ func (s *Server) api(h handler, kind routeKind) http.Handler {
 		case kind == authed && !authorized:
 			rep = fail(http.StatusUnauthorized, "Invalid or expired token")
 		default:
-			rep = h(&call{r: r, body: body})
+			rep = h(c)
 		}
 		if rep.unserved && s.cfg.strict {
 			s.cfg.tb.Errorf("nebulatest: the fake could not serve %s %s: %d %s", r.Method, path, rep.status, rep.message)
@@ -1037,7 +1049,7 @@ func writeReply(w http.ResponseWriter, rep reply) {
 		} else {
 			h.Set("Content-Type", rep.contentType)
 		}
-		h["Content-Length"] = []string{strconv.Itoa(len(rep.raw))}
+		setContentLength(h, len(rep.raw))
 		w.WriteHeader(rep.status)
 		w.Write(rep.raw)
 		return
@@ -1098,9 +1110,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
+	setContentLength(h, len(b)+1)
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// netHTTPBuffer is how much of an answer net/http keeps before it sends the
+// head (its bufferBeforeChunkingSize): an answer no longer than that,
+// written by a handler that then returns, gets its Content-Length from
+// net/http, which takes no allocation and no header map entry of ours.
+const netHTTPBuffer = 2048
+
+// setContentLength sets Content-Length for an answer of n bytes that
+// net/http would otherwise send chunked.
+func setContentLength(h http.Header, n int) {
+	if n > netHTTPBuffer {
+		h["Content-Length"] = []string{strconv.Itoa(n)}
+	}
 }
 
 // bearer returns the token of an "Authorization: Bearer ..." header; the

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -301,4 +302,58 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestAnswersCarryContentLength: short answers get their Content-Length
+// from net/http, long ones from the fake; none is chunked, envelopes
+// encoded by encoding/json or by hand alike.
+func TestAnswersCarryContentLength(t *testing.T) {
+	t.Parallel()
+	s := New(t)
+	for i := range 40 {
+		name := "key-" + strings.Repeat("x", 40) + "-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		if code, env := raw(t, s, "POST", "/api-keys", s.Token(), "", `{"name":"`+name+`"}`); code != 200 {
+			t.Fatalf("create: %d %v", code, env)
+		}
+		body := `{"key_name":"` + name + `","key_data":"` + pubKey + `"}`
+		if code, env := raw(t, s, "POST", "/ssh-keys", s.Token(), "", body); code != 200 {
+			t.Fatalf("create SSH key: %d %v", code, env)
+		}
+	}
+	var short, long int
+	for _, req := range []struct{ method, path, token, body string }{
+		{"POST", "/api-keys", s.Token(), `{"name":"one more"}`},  // by hand, short
+		{"GET", "/api_keys", s.Token(), ""},                      // by hand, long
+		{"GET", "/api_keys", "", ""},                             // encoding/json, short
+		{"GET", "/ssh-keys", s.Token(), ""},                      // encoding/json, long
+		{"DELETE", "/api-keys/2", s.Token(), ""},                 // encoding/json, short
+		{"POST", "/api-keys", s.Token(), `{"name":"one more"}`},  // a conflict
+		{"GET", "/no/such/route", s.Token(), ""},                 // not found
+		{"POST", "/api-keys", s.Token(), `{"name":"trailing",}`}, // a mistake explained
+	} {
+		resp, b, err := send(s, req.method, req.path, req.token, "", req.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) > 0 || resp.Header.Get("Content-Length") == "" {
+			t.Errorf("%s %s: %d bytes, Content-Length %d, Transfer-Encoding %v", req.method, req.path, len(b), resp.ContentLength, resp.TransferEncoding)
+		}
+		if len(b) > netHTTPBuffer {
+			long++
+		} else {
+			short++
+		}
+	}
+	if long != 2 || short != 6 {
+		t.Fatalf("%d long and %d short answers: the test does not cover both", long, short)
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	t.Parallel()
+	for _, seq := range []int{1, 9, 10, 12345, 1<<63 - 1} {
+		if got, want := requestID(seq), "req-"+strconv.Itoa(seq); got != want {
+			t.Errorf("requestID(%d) = %q, want %q", seq, got, want)
+		}
+	}
 }

@@ -22,6 +22,9 @@ type state struct {
 	deadKeys    int
 	nextKeyID   int
 	created     int
+	// keyList is the list answer, shared by every list until the keys
+	// change (indexKey and deleteKey drop it); nil until a list needs it.
+	keyList []byte
 
 	jwts map[string]time.Time // live login JWTs and their expiry
 

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nebula-sdk/nebula-go/nebulatest"
 )
 
 // Benchmarks run only with -bench; go test never runs them. Without -race:
@@ -48,7 +50,8 @@ const minimalServerEnv = "NEBULA_FAKE_BENCH_MINIMAL"
 // fake and the real API), reads and decodes the body, refuses a name
 // taken, draws a key value, keeps the key (a slice and two maps, by name
 // and by value, under a mutex) and answers the envelope with
-// encoding/json.
+// encoding/json. Its token is a listed key from the start, as nebula-fake's
+// seed key is, so that both list the same keys.
 // It prints its API URL on stdout and serves until stdin closes.
 func serveMinimal(token string) int {
 	type key struct {
@@ -70,10 +73,12 @@ func serveMinimal(token string) int {
 		Status  string `json:"status"`
 	}
 	var mu sync.Mutex
-	var keys []key
-	byName := map[string]bool{}
+	// The token is a listed key, as nebula-fake's seed key is: both list
+	// the same keys, and number created keys from 2.
+	keys := []key{{ID: 1, Name: "default", Description: "the account's initial key", Partial: "ak_...", value: token}}
+	byName := map[string]bool{"default": true}
 	byValue := map[string]bool{token: true}
-	next := 1
+	next := 2
 	write := func(w http.ResponseWriter, status int, v any) {
 		body, _ := json.Marshal(v)
 		w.Header().Set("Content-Type", "application/json")
@@ -233,6 +238,22 @@ func (sv *server) drive(b *testing.B, route string, clients, n int) (wall, cpu t
 	return time.Since(start), sv.cpuTime() - cpu0
 }
 
+// listed is how many keys the server lists.
+func (sv *server) listed(b *testing.B) int {
+	req, _ := http.NewRequest("GET", sv.apiURL+"/api_keys", nil)
+	req.Header.Set("Authorization", "Bearer "+sv.token)
+	resp, err := sv.client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct{ Data []json.RawMessage }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		b.Fatalf("%s: %v", sv.name, err)
+	}
+	return len(list.Data)
+}
+
 // rounds is how many turns each server takes to serve b.N requests.
 const rounds = 16
 
@@ -247,6 +268,9 @@ func BenchmarkVersusMinimal(b *testing.B) {
 				min := startServer(b, "minimal", minimal, token)
 				for _, sv := range []*server{fake, min} {
 					sv.drive(b, "create", clients, 20) // keys to list, and warm connections
+				}
+				if f, m := fake.listed(b), min.listed(b); f != m {
+					b.Fatalf("nebula-fake lists %d keys, the minimal server %d: they must serve the same", f, m)
 				}
 				b.ResetTimer()
 				var wallFake, wallMin, cpuFake, cpuMin time.Duration
@@ -278,4 +302,19 @@ func BenchmarkVersusMinimal(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkAccessLog is the access log's cost per request, stderr aside:
+//
+//	go test -run '^$' -bench AccessLog -benchmem ./cmd/nebula-fake/
+func BenchmarkAccessLog(b *testing.B) {
+	logs := newLogWriter(io.Discard)
+	defer logs.close()
+	log := accessLogger(logs, []user{{"alice", "pass-zq9-Mx7vP2wLr4Kt"}})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			log(nebulatest.Access{Method: "POST", Path: "/api/v1/api-keys", Status: 200, Duration: 1234567})
+		}
+	})
 }
