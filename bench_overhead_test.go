@@ -75,6 +75,35 @@ func BenchmarkCallOverhead(b *testing.B) {
 			b.Fatal(err)
 		}
 		plain := &plainClient{hc: &http.Client{Transport: rt}, base: "https://api.nebula.test/api/v1"}
+		// Side by side, as in BenchmarkCall: the ratio holds under load.
+		for _, opt := range []string{"none", "response"} {
+			b.Run("call="+c.name+"/options="+opt+"/side-by-side", func(b *testing.B) {
+				var resp Response
+				ctx := context.Background()
+				var plainTime, sdkTime time.Duration
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					if err := c.plain(ctx, plain); err != nil {
+						b.Fatal(err)
+					}
+					t1 := time.Now()
+					var err error
+					if opt == "response" {
+						err = c.sdk(ctx, sdk, WithResponseInto(&resp))
+					} else {
+						err = c.sdk(ctx, sdk)
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					plainTime += t1.Sub(t0)
+					sdkTime += time.Since(t1)
+				}
+				b.ReportMetric(float64(plainTime.Nanoseconds())/float64(b.N), "plain-ns/op")
+				b.ReportMetric(float64(sdkTime.Nanoseconds())/float64(b.N), "sdk-ns/op")
+				b.ReportMetric(float64(sdkTime)/float64(plainTime), "sdk/plain")
+			})
+		}
 		b.Run("call="+c.name+"/client=plain", func(b *testing.B) {
 			runSerial(b, func(ctx context.Context) error { return c.plain(ctx, plain) })
 		})

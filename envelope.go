@@ -1,6 +1,7 @@
 package nebula
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -178,7 +179,7 @@ func splitEnvelope(body []byte, env *rawEnvelope) bool {
 		switch {
 		case strings.EqualFold(string(key), "data"):
 			env.Data = value
-		case !json.Valid(value):
+		case !validJSON(value):
 			return false
 		case strings.EqualFold(string(key), "status"):
 			if len(value) < 2 || value[0] != '"' || !isPlainASCII(value[1:len(value)-1]) {
@@ -210,10 +211,34 @@ func splitEnvelope(body []byte, env *rawEnvelope) bool {
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON whitespace.
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+	for i < len(b) && splitClass[b[i]] == classSpace {
 		i++
 	}
 	return i
+}
+
+// validJSON is json.Valid, with a shortcut for the usual members beside
+// data: a string without escapes, an integer.
+func validJSON(v []byte) bool {
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' && isPlainASCII(v[1:len(v)-1]) || isJSONInteger(v) {
+		return true
+	}
+	return json.Valid(v)
+}
+
+// The classes of the bytes skipValue stops at; splitClass maps every byte
+// to one (0 for the rest).
+const (
+	classQuote = 1 + iota
+	classOpen
+	classClose
+	classSpace // JSON whitespace
+	classComma
+)
+
+var splitClass = [256]uint8{
+	'"': classQuote, '{': classOpen, '[': classOpen, '}': classClose, ']': classClose,
+	' ': classSpace, '\n': classSpace, '\r': classSpace, '\t': classSpace, ',': classComma,
 }
 
 // maxSplitDepth is how deep skipValue follows nesting. Deeper answers are
@@ -227,31 +252,26 @@ const maxSplitDepth = 1000
 func skipValue(b []byte, i int) int {
 	depth := 0
 	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if i >= len(b) {
+		switch splitClass[b[i]] {
+		case classQuote:
+			if i = stringEnd(b, i); i < 0 {
 				return -1
 			}
 			if depth == 0 {
 				return i + 1
 			}
-		case '{', '[':
+		case classOpen:
 			if depth++; depth > maxSplitDepth {
 				return -1
 			}
-		case '}', ']':
+		case classClose:
 			if depth == 0 {
 				return i // the end of a number or literal
 			}
 			if depth--; depth == 0 {
 				return i + 1
 			}
-		case ',', ' ', '\n', '\r', '\t':
+		case classSpace, classComma:
 			if depth == 0 {
 				return i
 			}
@@ -261,6 +281,27 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	return i
+}
+
+// stringEnd returns the index of the quote that ends the string whose
+// opening quote is b[i], or -1 when the string does not end.
+func stringEnd(b []byte, i int) int {
+	for {
+		j := bytes.IndexByte(b[i+1:], '"')
+		if j < 0 {
+			return -1
+		}
+		i += 1 + j
+		// The quote is escaped when an odd number of backslashes runs up
+		// to it.
+		n := 0
+		for k := i - 1; k >= 0 && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return i
+		}
+	}
 }
 
 const (

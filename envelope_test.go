@@ -114,6 +114,7 @@ func TestSplitEnvelope(t *testing.T) {
 		{"{\"a\x7f\":1,\"status\":\"success\",\"data\":[]}", false},
 		{"{\"a\x1f\":1,\"status\":\"success\",\"data\":[]}", false},
 		{"{\"status\":\"success\",\"data\":[\"\\\"]\"]}", true},
+		{`{"status":"success","data":["a\\\\","b"],"model":"m"}`, true},
 	}...)
 	for _, c := range cases {
 		if got := splitEnvelope([]byte(c.body), new(rawEnvelope)); got != c.split {
