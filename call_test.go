@@ -341,3 +341,101 @@ func TestCallClear(t *testing.T) {
 		t.Fatal("a cleared call lost its bound hooks")
 	}
 }
+
+// pooledCallsObserver records each call's CallResult by the trace id the
+// test put in its context.
+type pooledCallsObserver struct {
+	mu   sync.Mutex
+	done map[string]CallResult
+}
+
+type traceKey struct{}
+
+func (o *pooledCallsObserver) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
+func (o *pooledCallsObserver) AttemptDone(context.Context, CallInfo, AttemptInfo)        {}
+func (o *pooledCallsObserver) CallDone(ctx context.Context, _ CallInfo, r CallResult) {
+	trace, _ := ctx.Value(traceKey{}).(string)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.done[trace] = r
+}
+
+// Concurrent callers on one Client each get a pooled call of their own: no
+// result, Response, attempt count or Observer report of one call shows
+// another's, across retries and 401 replays (run with -race). The server
+// answers each call by its trace header, which the call sends with
+// WithCallHeader.
+func TestPooledCallsKeepConcurrentCallsApart(t *testing.T) {
+	t.Parallel()
+	var seen sync.Map // trace -> *atomic.Int64, the requests of that call
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		trace := r.Header.Get("X-Trace")
+		v, _ := seen.LoadOrStore(trace, new(atomic.Int64))
+		first := v.(*atomic.Int64).Add(1) == 1
+		w.Header().Set("X-Request-Id", trace)
+		switch {
+		case first && strings.HasSuffix(trace, "-replay"):
+			writeJSON(w, 401, failedEnvelope("token expired"))
+		case first && strings.HasSuffix(trace, "-retry"):
+			writeJSON(w, 503, failedEnvelope("busy"))
+		case r.Method == http.MethodPost:
+			writeJSON(w, 200, fmt.Sprintf(`{"status":"success","data":{"id":%q,"key":"ak_%s","name":%q}}`, trace, strings.ReplaceAll(trace, "-", ""), trace))
+		default:
+			writeJSON(w, 200, fmt.Sprintf(`{"status":"success","data":[{"id":%q,"name":%q}]}`, trace, trace))
+		}
+	})
+	obs := &pooledCallsObserver{done: map[string]CallResult{}}
+	c := lb.client(t, WithTokenSource(changingTokens()), WithObserver(obs))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 12 {
+				trace := fmt.Sprintf("g%d-c%d", g, i)
+				attempts := 1
+				switch i % 3 {
+				case 1:
+					trace, attempts = trace+"-replay", 2
+				case 2:
+					trace, attempts = trace+"-retry", 2
+				}
+				ctx := context.WithValue(bg, traceKey{}, trace)
+				var resp Response
+				opts := []CallOption{WithResponseInto(&resp), WithCallHeader("X-Trace", trace)}
+				var got string
+				if i%2 == 0 || attempts == 2 && i%3 == 2 { // a create is not retried on 503: list instead
+					keys, err := c.APIKeys.List(ctx, opts...)
+					if err != nil {
+						t.Errorf("%s: %v", trace, err)
+						continue
+					}
+					got = string(keys[0].ID) + " " + keys[0].Name
+				} else {
+					key, err := c.APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "n"}, opts...)
+					if err != nil {
+						t.Errorf("%s: %v", trace, err)
+						continue
+					}
+					got = string(key.ID) + " " + key.Name
+					if key.Key.Reveal() != "ak_"+strings.ReplaceAll(trace, "-", "") {
+						t.Errorf("%s: got the key of another call", trace)
+					}
+				}
+				if got != trace+" "+trace {
+					t.Errorf("%s: got %s", trace, got)
+				}
+				if resp.RequestID != trace || resp.Attempts != attempts || resp.StatusCode != 200 {
+					t.Errorf("%s: Response %+v", trace, resp)
+				}
+				obs.mu.Lock()
+				done := obs.done[trace]
+				obs.mu.Unlock()
+				if done.RequestID != trace || done.Attempts != attempts || done.Err != nil {
+					t.Errorf("%s: CallDone %+v", trace, done)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
