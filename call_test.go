@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"reflect"
 	"strings"
@@ -438,4 +439,42 @@ func TestPooledCallsKeepConcurrentCallsApart(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// A create replayed after a 401 over HTTP/2 gets a connection hook of its
+// own: the first request's stream goroutine reads its trace (WroteRequest)
+// with nothing ordering that read before the replay, so the replay must
+// not rewrite that trace (a data race, which -race reports).
+func TestCreateReplayOverHTTP2KeepsFirstTrace(t *testing.T) {
+	t.Parallel()
+	var requests, proto atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(int64(r.ProtoMajor))
+		if requests.Add(1) == 1 {
+			writeJSON(w, 401, failedEnvelope("token expired"))
+			return
+		}
+		writeJSON(w, 200, docsCreateIntID)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tr := newTransport(srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone())
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := NewClient(WithTokenSource(changingTokens()), WithBaseURL(srv.URL+"/api/v1"), withEnv(nil),
+		WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		requests.Store(0)
+		var resp Response
+		key, err := c.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"}, WithResponseInto(&resp))
+		if err != nil || key == nil || resp.Attempts != 2 {
+			t.Fatalf("Create: %v, %v, %+v", key, err, resp)
+		}
+		if proto.Load() != 2 {
+			t.Fatalf("the create went over HTTP/%d, not HTTP/2", proto.Load())
+		}
+	}
 }
