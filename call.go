@@ -87,8 +87,9 @@ type callState struct {
 }
 
 // connWatch learns from a *http.Transport when an attempt has a connection:
-// before it, no byte of the request can have left. The transport reports it
-// from its own goroutine.
+// before it, no byte of the request can have left. The transport may read
+// its trace from its own goroutines, also after the attempt ended, so each
+// Do of a call (the first and the replay after a 401) has its own.
 type connWatch struct {
 	got   atomic.Bool
 	trace httptrace.ClientTrace
@@ -218,9 +219,16 @@ func (cl *call) send(token string, auth []string) error {
 
 	ctx := cl.ctx
 	if w := cl.conn; w != nil {
+		if cl.replayed {
+			// The first Do's requests may still read their trace from
+			// the transport's goroutines (HTTP/2 reports WroteRequest
+			// with nothing ordering it before the answer): the replay
+			// gets a connWatch of its own rather than rewriting theirs.
+			w = new(connWatch)
+			cl.conn = w
+		}
 		// WithClientTrace composes the caller's own trace, if any, into
-		// w.trace: start again from the SDK's hook alone, or a replay
-		// would run the caller's hooks twice.
+		// w.trace, which starts from the SDK's hook alone.
 		w.trace = httptrace.ClientTrace{GotConn: w.gotConn}
 		ctx = httptrace.WithClientTrace(ctx, &w.trace)
 	}

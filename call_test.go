@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"reflect"
 	"strings"
@@ -339,5 +340,141 @@ func TestCallClear(t *testing.T) {
 	}
 	if cl.rc.CheckRetry == nil || cl.handle == nil {
 		t.Fatal("a cleared call lost its bound hooks")
+	}
+}
+
+// pooledCallsObserver records each call's CallResult by the trace id the
+// test put in its context.
+type pooledCallsObserver struct {
+	mu   sync.Mutex
+	done map[string]CallResult
+}
+
+type traceKey struct{}
+
+func (o *pooledCallsObserver) CallStart(ctx context.Context, _ CallInfo) context.Context { return ctx }
+func (o *pooledCallsObserver) AttemptDone(context.Context, CallInfo, AttemptInfo)        {}
+func (o *pooledCallsObserver) CallDone(ctx context.Context, _ CallInfo, r CallResult) {
+	trace, _ := ctx.Value(traceKey{}).(string)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.done[trace] = r
+}
+
+// Concurrent callers on one Client each get a pooled call of their own: no
+// result, Response, attempt count or Observer report of one call shows
+// another's, across retries and 401 replays (run with -race). The server
+// answers each call by its trace header, which the call sends with
+// WithCallHeader.
+func TestPooledCallsKeepConcurrentCallsApart(t *testing.T) {
+	t.Parallel()
+	var seen sync.Map // trace -> *atomic.Int64, the requests of that call
+	lb := newLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		trace := r.Header.Get("X-Trace")
+		v, _ := seen.LoadOrStore(trace, new(atomic.Int64))
+		first := v.(*atomic.Int64).Add(1) == 1
+		w.Header().Set("X-Request-Id", trace)
+		switch {
+		case first && strings.HasSuffix(trace, "-replay"):
+			writeJSON(w, 401, failedEnvelope("token expired"))
+		case first && strings.HasSuffix(trace, "-retry"):
+			writeJSON(w, 503, failedEnvelope("busy"))
+		case r.Method == http.MethodPost:
+			writeJSON(w, 200, fmt.Sprintf(`{"status":"success","data":{"id":%q,"key":"ak_%s","name":%q}}`, trace, strings.ReplaceAll(trace, "-", ""), trace))
+		default:
+			writeJSON(w, 200, fmt.Sprintf(`{"status":"success","data":[{"id":%q,"name":%q}]}`, trace, trace))
+		}
+	})
+	obs := &pooledCallsObserver{done: map[string]CallResult{}}
+	c := lb.client(t, WithTokenSource(changingTokens()), WithObserver(obs))
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 12 {
+				trace := fmt.Sprintf("g%d-c%d", g, i)
+				attempts := 1
+				switch i % 3 {
+				case 1:
+					trace, attempts = trace+"-replay", 2
+				case 2:
+					trace, attempts = trace+"-retry", 2
+				}
+				ctx := context.WithValue(bg, traceKey{}, trace)
+				var resp Response
+				opts := []CallOption{WithResponseInto(&resp), WithCallHeader("X-Trace", trace)}
+				var got string
+				if i%2 == 0 || attempts == 2 && i%3 == 2 { // a create is not retried on 503: list instead
+					keys, err := c.APIKeys.List(ctx, opts...)
+					if err != nil {
+						t.Errorf("%s: %v", trace, err)
+						continue
+					}
+					got = string(keys[0].ID) + " " + keys[0].Name
+				} else {
+					key, err := c.APIKeys.Create(ctx, CreateAPIKeyRequest{Name: "n"}, opts...)
+					if err != nil {
+						t.Errorf("%s: %v", trace, err)
+						continue
+					}
+					got = string(key.ID) + " " + key.Name
+					if key.Key.Reveal() != "ak_"+strings.ReplaceAll(trace, "-", "") {
+						t.Errorf("%s: got the key of another call", trace)
+					}
+				}
+				if got != trace+" "+trace {
+					t.Errorf("%s: got %s", trace, got)
+				}
+				if resp.RequestID != trace || resp.Attempts != attempts || resp.StatusCode != 200 {
+					t.Errorf("%s: Response %+v", trace, resp)
+				}
+				obs.mu.Lock()
+				done := obs.done[trace]
+				obs.mu.Unlock()
+				if done.RequestID != trace || done.Attempts != attempts || done.Err != nil {
+					t.Errorf("%s: CallDone %+v", trace, done)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// A create replayed after a 401 over HTTP/2 gets a connection hook of its
+// own: the first request's stream goroutine reads its trace (WroteRequest)
+// with nothing ordering that read before the replay, so the replay must
+// not rewrite that trace (a data race, which -race reports).
+func TestCreateReplayOverHTTP2KeepsFirstTrace(t *testing.T) {
+	t.Parallel()
+	var requests, proto atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proto.Store(int64(r.ProtoMajor))
+		if requests.Add(1) == 1 {
+			writeJSON(w, 401, failedEnvelope("token expired"))
+			return
+		}
+		writeJSON(w, 200, docsCreateIntID)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	tr := newTransport(srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone())
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := NewClient(WithTokenSource(changingTokens()), WithBaseURL(srv.URL+"/api/v1"), withEnv(nil),
+		WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		requests.Store(0)
+		var resp Response
+		key, err := c.APIKeys.Create(bg, CreateAPIKeyRequest{Name: "n"}, WithResponseInto(&resp))
+		if err != nil || key == nil || resp.Attempts != 2 {
+			t.Fatalf("Create: %v, %v, %+v", key, err, resp)
+		}
+		if proto.Load() != 2 {
+			t.Fatalf("the create went over HTTP/%d, not HTTP/2", proto.Load())
+		}
 	}
 }

@@ -133,9 +133,9 @@ func decodeWhole(body []byte, r *request, env *rawEnvelope) (failed bool, reason
 // of body. It checks every member as JSON except data, which it only
 // skips: the decoder that reads data checks it. It reports false for
 // anything but a plain object whose keys are printable ASCII without
-// escapes and whose status, if any, is a string without escapes; the caller
-// then decodes the body as encoding/json does, which gives the same result
-// for those and the right error for the rest.
+// escapes, with one data at most, and whose status, if any, is a string
+// without escapes; the caller then decodes the body as encoding/json does,
+// which gives the same result for those and the right error for the rest.
 //
 // It saves the two passes over data that decoding the envelope with
 // encoding/json takes (checking the body, then copying data out), which
@@ -178,6 +178,11 @@ func splitEnvelope(body []byte, env *rawEnvelope) bool {
 		value := body[i:end]
 		switch {
 		case strings.EqualFold(string(key), "data"):
+			if env.Data != nil {
+				// A repeated data: the last wins, but the earlier ones,
+				// which no decoder reads, must be JSON too.
+				return false
+			}
 			env.Data = value
 		case !validJSON(value):
 			return false

@@ -1,6 +1,8 @@
 package nebula
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"reflect"
 	"strings"
@@ -73,6 +75,12 @@ var envelopeCases = []struct {
 	{`{"status":"success","data":[1,2],"model":"m"}`, true},
 	{`{"data":[],"status":"failed","message":"no"}`, true},
 	{`{"status":"success","status":"failed","data":[]}`, true},
+	// A repeated data: the earlier ones, which no decoder reads, must be
+	// JSON too, so encoding/json decides.
+	{`{"status":"success","data":[1,,2],"data":[]}`, false},
+	{`{"status":"success","data":,"data":[]}`, false},
+	{`{"status":"success","Data":tru,"data":{"id":7,"key":"ak_x","name":"n"}}`, false},
+	{`{"status":"success","data":[1],"DATA":null}`, false},
 	{`{}`, true},
 	{`{"status":"success","data":[1,,2]}`, true}, // not JSON: the decoder finds it
 	{`{"status":"success","data":[1,2}}`, true},  // not JSON: the decoder finds it
@@ -140,5 +148,17 @@ func TestSplitEnvelopeParts(t *testing.T) {
 	want := rawEnvelope{Status: "success", Data: []byte(`[ {"id":"a"} ]`), Total: []byte(`12`), Model: []byte(`"m-1"`)}
 	if !reflect.DeepEqual(env, want) {
 		t.Fatalf("got %+v (%s %s %s), want %+v", env, env.Data, env.Total, env.Model, want)
+	}
+}
+
+// TestSplitEnvelopeRepeatedData: a body whose first data is not JSON is not
+// JSON, even when a later data is; a created key in it is not a success.
+func TestSplitEnvelopeRepeatedData(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	e.reply(http.MethodPost, "/api-keys", ok(`{"status":"success","data":tru,"data":{"id":7,"key":"ak_x","name":"n"}}`))
+	key, err := e.client.APIKeys.Create(context.Background(), CreateAPIKeyRequest{Name: "n"})
+	if key != nil || !errors.Is(err, ErrUnexpectedResponse) || !strings.Contains(err.Error(), reasonNotJSON) {
+		t.Fatalf("got %+v, %v; want ErrUnexpectedResponse: %s", key, err, reasonNotJSON)
 	}
 }

@@ -436,11 +436,14 @@ func (s *InstancesService) release(name string) {
 // withoutResponse drops WithResponseInto from opts: the calls Create and
 // the waits make besides their own would otherwise fill the caller's
 // Response, some of them at the same time.
+//
+// WithResponseInto is known by its target in CallOption.response: its apply
+// sets nothing (newCallConfig reads the target itself), so probing apply
+// would keep it.
 func withoutResponse(opts []CallOption) []CallOption {
 	out := make([]CallOption, 0, len(opts))
 	for _, o := range opts {
-		var probe callConfig
-		if o.apply != nil && o.apply(&probe) == nil && probe.response != nil {
+		if o.response != nil {
 			continue
 		}
 		out = append(out, o)

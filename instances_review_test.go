@@ -414,3 +414,44 @@ func TestInstancesRefusalZeroesReusedResponse(t *testing.T) {
 		}
 	}
 }
+
+// The checks Instances.Create makes before and after its POST (catalog,
+// list, the walk that finds the new instance) run partly at the same time
+// and must not fill the caller's Response: it describes the create itself.
+// WithResponseInto's option carries its target in CallOption.response and
+// sets nothing through apply, so withoutResponse must look there.
+func TestInstancesCreateResponseIsTheCreates(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	fastPolls(e.client.Instances)
+	check := map[string]string{"X-Request-Id": "check"}
+	e.reply("GET", "/computing/products", answer{status: 200, body: docsProducts, header: check})
+	e.reply("GET", "/computing/images", answer{status: 200, body: docsImages, header: check})
+	e.reply("GET", "/computing/instances",
+		answer{status: 200, body: listOf(1, instanceJSON("1", "other", "Running")), header: check},
+		answer{status: 200, body: listOf(2, instanceJSON("1", "other", "Running"), instanceJSON("9", "testname", "Creating")), header: check})
+	e.reply("POST", "/computing/instance", answer{status: 200, body: docsInstanceCreated, header: map[string]string{"X-Request-Id": "create"}})
+	var resp Response
+	in, err := e.client.Instances.Create(bg, validCreate(), WithCallTimeout(time.Minute), WithResponseInto(&resp))
+	if err != nil || in.ID != "9" {
+		t.Fatalf("Create: %+v, %v", in, err)
+	}
+	if resp.RequestID != "create" || resp.Attempts != 1 || resp.StatusCode != 200 {
+		t.Errorf("Response %+v, want the POST's (request id create, 1 attempt)", resp)
+	}
+}
+
+func TestWithoutResponseDropsWithResponseInto(t *testing.T) {
+	t.Parallel()
+	var a, b Response
+	opts := []CallOption{WithResponseInto(&a), WithCallTimeout(time.Second), WithResponseInto(&b), WithCallMaxRetries(2)}
+	got := withoutResponse(opts)
+	if len(got) != 2 {
+		t.Fatalf("withoutResponse kept %d of %d options, want 2", len(got), len(opts))
+	}
+	for _, o := range got {
+		if o.response != nil {
+			t.Errorf("a WithResponseInto was kept")
+		}
+	}
+}
