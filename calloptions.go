@@ -181,9 +181,12 @@ func hasControlOrC1(s string) bool {
 // A call refused before sending leaves *r zero (0 attempts, status 0): *r is
 // zeroed when the option is made and again by every call given it, refused
 // or not, so an earlier call's metadata never passes for this one's, also
-// when the option is reused. For a call made of
-// several requests (Rotate, Instances.Create), *r describes the last one;
-// for an iterator (All), the last page's. r must not be nil.
+// when the option is reused. For APIKeys.Rotate, *r describes its last
+// request; for Instances.Create, its POST (the request that is billed,
+// whose request id support asks for), not the checks and lookups around
+// it; for an iterator (All), the last page's. Instances.Lookup, Wait,
+// WaitFunc and WaitAll, which make as many requests as they need, leave
+// *r zero. r must not be nil.
 func WithResponseInto(r *Response) CallOption {
 	if r != nil {
 		*r = Response{}
