@@ -142,8 +142,9 @@ func (c *config) setCredential(token string, ts TokenSource, username, password 
 
 // WithToken authenticates every request with token, an "ak_" API key or a
 // login JWT. Without any credential option NewClient reads NEBULA_API_KEY.
-// An empty token, or one with control characters or line breaks, is
-// ErrInvalidArgument.
+// An empty token, or one with a space, a line break or another control
+// character (C0, DEL or C1, which a terminal showing a log may obey), is
+// ErrInvalidArgument; so is a TokenSource's.
 func WithToken(token string) Option {
 	return func(c *config) error {
 		if err := checkToken(token); err != nil {
@@ -209,10 +210,11 @@ func WithHTTPClient(hc *http.Client) Option {
 }
 
 // WithUserAgent puts prefix in front of the SDK's "nebula-go/<Version>" in
-// the User-Agent header.
+// the User-Agent header. A prefix with a control character (C0, DEL or C1)
+// is ErrInvalidArgument.
 func WithUserAgent(prefix string) Option {
 	return func(c *config) error {
-		if hasControl(prefix) {
+		if hasControlOrC1(prefix) {
 			return invalidArgument("WithUserAgent: control character in prefix")
 		}
 		c.userAgent = strings.TrimSpace(prefix)
@@ -752,7 +754,7 @@ func checkToken(token string) error {
 	switch {
 	case strings.TrimSpace(token) == "":
 		return invalidArgument("empty token")
-	case hasControl(token) || strings.ContainsRune(token, ' '):
+	case hasControlOrC1(token) || strings.ContainsRune(token, ' '):
 		return invalidArgument("token contains a space, control character or line break")
 	}
 	return nil

@@ -42,6 +42,12 @@ func TestNewClientRefusesBadOptions(t *testing.T) {
 		"polling max below min":  {WithToken(testToken), WithPolling(time.Second, time.Millisecond)},
 		"zero timeout":           {WithToken(testToken), WithTimeout(0)},
 		"user agent newline":     {WithToken(testToken), WithUserAgent("app\r\nX: y")},
+		// C1 controls: U+009B is a terminal's CSI wherever a log shows
+		// the header; a lone 0x85 byte is no UTF-8 at all.
+		"user agent C1": {WithToken(testToken), WithUserAgent("app\u009b31m")},
+		"token with C1": {WithToken("ak_abc\u0085def")},
+		"token C1 byte": {WithToken("ak_abc\x85def")},
+		"env token C1":  {withEnv(map[string]string{"NEBULA_API_KEY": "ak_x\u009by"})},
 	}
 	for name, opts := range cases {
 		c, err := NewClient(append([]Option{withEnv(nil)}, opts...)...)
