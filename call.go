@@ -552,16 +552,19 @@ func (cl *call) finish(err error) {
 	if o == nil && r == nil {
 		return
 	}
-	d := time.Since(cl.start)
-	id := cl.requestID()
+	now := time.Now()
+	d := now.Sub(cl.start)
+	var buf [2]string // the secrets, without a heap slice for the usual one or two
+	secrets := cl.appendSecrets(buf[:0])
+	id := cl.requestIDScrubbed(secrets)
 	if r != nil {
 		*r = Response{
 			StatusCode: cl.status,
-			Header:     responseHeader(cl.header, cl.secrets()),
+			Header:     responseHeader(cl.header, secrets, cl.client.stdTransport),
 			RequestID:  id,
 			Attempts:   cl.attempts,
 			Duration:   d,
-			RateLimit:  parseRateLimit(cl.header, time.Now()),
+			RateLimit:  parseRateLimit(cl.header, now),
 		}
 	}
 	if o != nil {
@@ -577,12 +580,15 @@ func (cl *call) finish(err error) {
 }
 
 // requestID is the last answer's X-Request-Id, scrubbed.
-func (cl *call) requestID() string {
-	id := cl.header.Get("X-Request-Id")
-	if id == "" {
+func (cl *call) requestID() string { return cl.requestIDScrubbed(cl.secrets()) }
+
+// requestIDScrubbed is requestID with the call's secrets at hand.
+func (cl *call) requestIDScrubbed(secrets []string) string {
+	vs := cl.header["X-Request-Id"] // Get, without canonicalising a canonical key
+	if len(vs) == 0 || vs[0] == "" {
 		return ""
 	}
-	secrets := cl.secrets()
+	id := vs[0]
 	if plainRequestID(id, secrets) {
 		return id // what scrub would return, without building every secret's forms
 	}
@@ -617,7 +623,15 @@ func (cl *call) secrets() []string {
 	if cl.token == "" {
 		return cl.req.secrets
 	}
-	return append([]string{cl.token}, cl.req.secrets...)
+	return cl.appendSecrets(nil)
+}
+
+// appendSecrets appends the call's secrets to buf.
+func (cl *call) appendSecrets(buf []string) []string {
+	if cl.token != "" {
+		buf = append(buf, cl.token)
+	}
+	return append(buf, cl.req.secrets...)
 }
 
 // transportSecrets are the values no error made on this side of the wire

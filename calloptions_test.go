@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -405,6 +406,93 @@ func TestReusedResponseOptionNeverShowsAnEarlierCall(t *testing.T) {
 		}
 		if resp.Attempts != 0 || resp.StatusCode != 0 || resp.Header != nil {
 			t.Errorf("%s: refused, yet Response %+v", name, resp)
+		}
+	}
+}
+
+// Through net/http's Transport the answer's own header map becomes
+// Response.Header (nothing else holds it); it still loses its cookies and
+// the token it echoes.
+func TestResponseHeaderThroughTransportScrubbed(t *testing.T) {
+	t.Parallel()
+	const token = "Qv3nTrB8yLw2Kd6ZpXo"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=zq9-Mx7vP2wLr4Kt")
+		w.Header().Set("X-Echo", "Bearer "+token)
+		w.Header().Set("X-Request-Id", "rid-7")
+		io.WriteString(w, docsList)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := NewClient(WithToken(token), WithBaseURL(srv.URL), WithHTTPClient(&http.Client{Transport: srv.Client().Transport}), withEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp Response
+	if _, err := c.APIKeys.List(bg, WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("X-Echo") != "Bearer [REDACTED]" || resp.Header.Get("X-Request-Id") != "rid-7" {
+		t.Fatalf("Header %v", resp.Header)
+	}
+}
+
+// A RoundTripper other than net/http's may answer with a map it keeps (a
+// cache, a canned answer): Response.Header is a copy, so neither the
+// scrubbing nor the caller's edits reach that map.
+func TestResponseHeaderOfOtherRoundTripperIsACopy(t *testing.T) {
+	t.Parallel()
+	const token = "Qv3nTrB8yLw2Kd6ZpXo"
+	kept := http.Header{
+		"Set-Cookie":   {"session=zq9-Mx7vP2wLr4Kt"},
+		"X-Echo":       {"Bearer " + token},
+		"Content-Type": {"application/json"},
+	}
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{StatusCode: 200, Header: kept, Body: io.NopCloser(strings.NewReader(docsList)), Request: r}, nil
+	})
+	c, err := NewClient(WithToken(token), WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: rt}), withEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp Response
+	if _, err := c.APIKeys.List(bg, WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	if resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("X-Echo") != "Bearer [REDACTED]" {
+		t.Fatalf("Header %v", resp.Header)
+	}
+	resp.Header.Set("Content-Type", "text/plain")
+	if kept.Get("Set-Cookie") == "" || kept.Get("X-Echo") != "Bearer "+token || kept.Get("Content-Type") != "application/json" {
+		t.Fatalf("the RoundTripper's map changed: %v", kept)
+	}
+}
+
+// mayHoldSecret lets responseHeader skip the values no scrubbing changes;
+// a value it wrongly passes over would reach the caller unscrubbed.
+func TestMayHoldSecret(t *testing.T) {
+	t.Parallel()
+	secrets := []string{"Qv3nTrB8yLw2Kd6ZpXo", "pw"}
+	for v, want := range map[string]bool{
+		"application/json":              false,
+		"Sat, 05 Dec 2026 10:15:00 GMT": false,
+		"req-1":                         false,
+		"":                              false,
+		"t=a%2Fb":                       true, // URL-escaped
+		"a+b":                           true,
+		`a\u002f`:                       true, // JSON-escaped
+		"a&amp;b":                       true, // HTML-escaped
+		"ak_":                           true,
+		"key ak_x":                      true,
+		"peak":                          false,
+		"eyJ":                           true,
+		"x-eyJhb":                       true,
+		"key":                           false,
+		"Bearer Qv3nTrB8yLw2Kd6ZpXo":    true,
+		"Qv3nTrB8yLw2Kd6ZpX":            false, // cut short: not the secret
+		"pw":                            false, // shorter than any secret a scrub looks for
+	} {
+		if got := mayHoldSecret(v, secrets); got != want {
+			t.Errorf("mayHoldSecret(%q) = %v, want %v", v, got, want)
 		}
 	}
 }

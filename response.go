@@ -37,16 +37,26 @@ type RateLimit struct {
 	Reset     time.Time // when the window resets; zero when not sent
 }
 
-// responseHeader copies an answer's headers for a Response, without the
+// responseHeader gives a Response the last answer's headers, without the
 // cookies it set (a session cookie is a credential), and with secrets (the
 // call's own, "ak_" key values, JWTs) scrubbed from every value as from
 // every other text: callers print and marshal a Response, and a proxy may
 // echo the Authorization header, or X-Request-Id a token.
-func responseHeader(h http.Header, secrets []string) http.Header {
+//
+// owned says that nothing but this call holds h: net/http's Transport
+// builds a fresh map for every answer and keeps no reference to it, so the
+// map is edited in place and handed over, and the caller's is a copy all
+// the same. Any other RoundTripper may share its maps (a cache, a mock that
+// answers every request with one Header), so theirs is cloned first: the
+// caller must not see a change to it, nor it a change the caller makes.
+func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 	if h == nil {
 		return nil
 	}
-	c := h.Clone()
+	c := h
+	if !owned {
+		c = h.Clone()
+	}
 	delete(c, "Set-Cookie")
 	delete(c, "Set-Cookie2")
 	var forms []string // built for the first value that may hold a secret
@@ -70,8 +80,21 @@ func responseHeader(h http.Header, secrets []string) http.Header {
 // JSON's, '&' of HTML's). Most values (dates, types, ids) hold none, and
 // skip building every secret's forms.
 func mayHoldSecret(v string, secrets []string) bool {
-	if strings.ContainsAny(v, `%+\&`) || strings.Contains(v, apiKeyPrefix) || strings.Contains(v, "eyJ") {
-		return true
+	// One pass over the value: it is called for every header of every
+	// answer a Response is asked for.
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '%', '+', '\\', '&':
+			return true
+		case apiKeyPrefix[0]:
+			if strings.HasPrefix(v[i:], apiKeyPrefix) {
+				return true
+			}
+		case 'e':
+			if strings.HasPrefix(v[i:], "eyJ") {
+				return true
+			}
+		}
 	}
 	for _, s := range secrets {
 		if len(s) >= minSecretLen && strings.Contains(v, s) {
