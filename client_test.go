@@ -3,6 +3,7 @@ package nebula
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -240,5 +241,45 @@ func TestWithPollingSetsInstancePolling(t *testing.T) {
 	first, most, _ = c.Instances.pollSchedule()
 	if lo != defaultWaitMin || hi != defaultWaitMax || first != defaultCreatePoll || most != defaultCreatePollMax {
 		t.Fatalf("defaults: Wait %v..%v, Create %v..%v", lo, hi, first, most)
+	}
+}
+
+// An attempt whose caller's deadline comes before the per-attempt timeout
+// runs in the caller's context: a deadline context of its own would never
+// fire, and costs a timer and allocations on every call. One whose
+// caller's deadline is later, or absent, gets the attempt's deadline.
+func TestAttemptDeadlineOnlyWhenItComesFirst(t *testing.T) {
+	t.Parallel()
+	seen := make(chan context.Context, 1)
+	rt := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen <- r.Context()
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(docsList)), Request: r}, nil
+	})
+	c, err := NewClient(WithToken(testToken), WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: rt}), WithTimeout(time.Minute), withEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		within   time.Duration // the caller's deadline; 0: none
+		ownTimer bool
+	}{
+		{"caller's deadline first", 10 * time.Second, false},
+		{"attempt's deadline first", time.Hour, true},
+		{"no caller deadline", 0, true},
+	} {
+		ctx, cancel := context.WithCancel(bg)
+		if tc.within > 0 {
+			ctx, cancel = context.WithTimeout(bg, tc.within)
+		}
+		if _, err := c.APIKeys.List(ctx); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := <-seen
+		cancel()
+		deadline, ok := got.Deadline()
+		if own := got.Done() != ctx.Done(); own != tc.ownTimer || !ok || time.Until(deadline) > time.Minute {
+			t.Errorf("%s: own deadline context %v, deadline %v in %v", tc.name, own, ok, time.Until(deadline))
+		}
 	}
 }
