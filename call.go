@@ -560,7 +560,7 @@ func (cl *call) finish(err error) {
 	if r != nil {
 		*r = Response{
 			StatusCode: cl.status,
-			Header:     responseHeader(cl.header, secrets, cl.client.stdTransport),
+			Header:     responseHeader(cl.header, secrets, cl.ownsHeader()),
 			RequestID:  id,
 			Attempts:   cl.attempts,
 			Duration:   d,
@@ -577,6 +577,17 @@ func (cl *call) finish(err error) {
 			OutcomeUnknown: errors.Is(err, ErrOutcomeUnknown),
 		})
 	}
+}
+
+// ownsHeader reports that nothing but this call holds the last answer's
+// header map, which responseHeader may then edit and hand over: net/http's
+// Transport builds a fresh map for every answer and keeps none, but the
+// caller's CheckRedirect is handed a redirect's answer (req.Response), and
+// that answer is the call's last when the hook returns
+// http.ErrUseLastResponse or an error.
+func (cl *call) ownsHeader() bool {
+	c := cl.client
+	return c.stdTransport && !(c.redirectHook && cl.status >= 300 && cl.status < 400)
 }
 
 // requestID is the last answer's X-Request-Id, scrubbed.

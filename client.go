@@ -72,6 +72,9 @@ type Client struct {
 	// stdTransport: requests go through a *http.Transport, which is known
 	// to find a connection (httptrace GotConn) before it writes a byte.
 	stdTransport bool
+	// redirectHook: the WithHTTPClient client has a CheckRedirect, which
+	// sees a redirect's answer (req.Response) and may keep it.
+	redirectHook bool
 
 	cred      *credentials // behind a pointer: fmt never follows it
 	userAgent []string
@@ -411,6 +414,7 @@ func (c *Client) newHTTPClient(cfg config) *http.Client {
 		timeout = defaultTimeout
 	}
 	_, c.stdTransport = rt.(*http.Transport)
+	c.redirectHook = redirects != nil
 	return &http.Client{
 		Transport: attemptTransport{rt: rt, timeout: timeout},
 		Jar:       jar,

@@ -43,10 +43,11 @@ type RateLimit struct {
 // every other text: callers print and marshal a Response, and a proxy may
 // echo the Authorization header, or X-Request-Id a token.
 //
-// owned says that nothing but this call holds h: net/http's Transport
-// builds a fresh map for every answer and keeps no reference to it, so the
-// map is edited in place and handed over, and the caller's is a copy all
-// the same. Any other RoundTripper may share its maps (a cache, a mock that
+// owned says that nothing but this call holds h (see call.ownsHeader):
+// net/http's Transport builds a fresh map for every answer and keeps no
+// reference to it, so the map is edited in place and handed over, and the
+// caller's is a copy all the same. A redirect's answer that a caller's
+// CheckRedirect was shown is not owned. Any other RoundTripper may share its maps (a cache, a mock that
 // answers every request with one Header), so theirs is cloned first: the
 // caller must not see a change to it, nor it a change the caller makes.
 func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
