@@ -558,13 +558,17 @@ func (cl *call) finish(err error) {
 	secrets := cl.appendSecrets(buf[:0])
 	id := cl.requestIDScrubbed(secrets)
 	if r != nil {
+		// The rate limit is read from the scrubbed headers, whether
+		// copied or scrubbed in place: a value that held a secret is
+		// no number to show.
+		h := responseHeader(cl.header, secrets, cl.ownsHeader())
 		*r = Response{
 			StatusCode: cl.status,
-			Header:     responseHeader(cl.header, secrets, cl.ownsHeader()),
+			Header:     h,
 			RequestID:  id,
 			Attempts:   cl.attempts,
 			Duration:   d,
-			RateLimit:  parseRateLimit(cl.header, now),
+			RateLimit:  parseRateLimit(h, now),
 		}
 	}
 	if o != nil {

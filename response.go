@@ -30,7 +30,8 @@ type Response struct {
 
 // RateLimit is the API's rate-limit window as its last answer described it,
 // from RateLimit-Limit/-Remaining/-Reset or else the X-RateLimit-* headers.
-// A malformed value leaves its field zero.
+// A malformed value, or one that held a secret (read after scrubbing),
+// leaves its field zero.
 type RateLimit struct {
 	Limit     int       // requests allowed in the window
 	Remaining int       // requests left in the window

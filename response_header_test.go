@@ -1,8 +1,11 @@
 package nebula
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -109,5 +112,47 @@ func TestResponseHeaderIsTheLastAttemptsOnly(t *testing.T) {
 	if resp.Attempts != 3 || resp.StatusCode != 200 || resp.Header.Get("X-First") != "" || resp.Header.Get("X-Second") != "" ||
 		resp.Header.Get("Set-Cookie") != "" || resp.Header.Get("X-Echo") != "Bearer [REDACTED]" {
 		t.Fatalf("Response %+v", resp)
+	}
+}
+
+// A rate-limit header that echoes a secret (here a token of digits) is
+// scrubbed before it is read, on both paths: the answer's own map (net/http's
+// Transport) and a copy (any other RoundTripper). RateLimit would otherwise
+// carry the token as a number, into every print and JSON of the Response.
+func TestRateLimitNeverCarriesASecret(t *testing.T) {
+	t.Parallel()
+	const token = "5830194627"
+	header := func(h http.Header) {
+		h.Set("RateLimit-Limit", token)
+		h.Set("RateLimit-Remaining", "7")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header(w.Header())
+		io.WriteString(w, docsList)
+	}))
+	t.Cleanup(srv.Close)
+	canned := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		h := http.Header{}
+		header(h)
+		return &http.Response{StatusCode: 200, Header: h, Body: io.NopCloser(strings.NewReader(docsList)), Request: r}, nil
+	})
+	for name, hc := range map[string]*http.Client{
+		"net/http's Transport": {Transport: srv.Client().Transport},
+		"another RoundTripper": {Transport: canned},
+	} {
+		c, err := NewClient(WithToken(token), WithBaseURL(srv.URL), WithHTTPClient(hc), withEnv(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp Response
+		if _, err := c.APIKeys.List(bg, WithResponseInto(&resp)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if resp.RateLimit == nil || resp.RateLimit.Limit != 0 || resp.RateLimit.Remaining != 7 {
+			t.Errorf("%s: RateLimit %+v", name, resp.RateLimit)
+		}
+		if j, _ := json.Marshal(resp); strings.Contains(string(j), token) {
+			t.Errorf("%s: %s", name, j)
+		}
 	}
 }
