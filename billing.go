@@ -71,13 +71,24 @@ func (d *balanceData) validate() string {
 type creditHistoryData struct {
 	// CreditBalance is documented beside the history; Balance returns the
 	// same amount, so the page does not carry it.
-	CreditBalance Decimal           `json:"credit_balance"`
-	History       []creditEntryWire `json:"credit_history"`
-	Total         *flexInt          `json:"total_credit_histories"`
+	CreditBalance Decimal `json:"credit_balance"`
+	// History is preset to a pointer to a nil slice, as the SSH key
+	// list's is: null clears the pointer (no entries), an absent
+	// credit_history leaves it as it was.
+	History *[]creditEntryWire `json:"credit_history"`
+	Total   *flexInt           `json:"total_credit_histories"`
 }
 
+// page refuses an answer without its list: a zero page would pass for an
+// account without credit history.
 func (d *creditHistoryData) page(*rawEnvelope) ([]creditEntryWire, *flexInt, string) {
-	return d.History, d.Total, ""
+	if d.History == nil {
+		return nil, d.Total, ""
+	}
+	if *d.History == nil {
+		return nil, nil, `credit history without "credit_history"`
+	}
+	return *d.History, d.Total, ""
 }
 
 type creditEntryWire struct {
@@ -102,8 +113,9 @@ func (w *creditEntryWire) public() CreditEntry {
 
 // invoicesData is the data of GET /users/invoices.
 type invoicesData struct {
-	Invoices []invoiceWire `json:"invoices"`
-	Total    *flexInt      `json:"total_invoices"`
+	// Invoices is preset like creditHistoryData.History.
+	Invoices *[]invoiceWire `json:"invoices"`
+	Total    *flexInt       `json:"total_invoices"`
 }
 
 type invoiceWire struct {
@@ -115,14 +127,22 @@ type invoiceWire struct {
 	UserID       ID      `json:"user_id"`
 }
 
-// page refuses an invoice without an id: it could not be downloaded.
+// page refuses an answer without its list, and an invoice without an id:
+// it could not be downloaded.
 func (d *invoicesData) page(*rawEnvelope) ([]invoiceWire, *flexInt, string) {
-	for i := range d.Invoices {
-		if d.Invoices[i].ID == "" {
+	if d.Invoices == nil {
+		return nil, d.Total, ""
+	}
+	if *d.Invoices == nil {
+		return nil, nil, `invoice list without "invoices"`
+	}
+	invoices := *d.Invoices
+	for i := range invoices {
+		if invoices[i].ID == "" {
 			return nil, nil, fmt.Sprintf(`invoice %d without "id"`, i)
 		}
 	}
-	return d.Invoices, d.Total, ""
+	return invoices, d.Total, ""
 }
 
 func (w *invoiceWire) public() Invoice {
@@ -163,7 +183,7 @@ func (s *BillingService) CreditHistory(ctx context.Context, lo ListOptions, opts
 		return nil, refused(opts, named("Billing.CreditHistory", err))
 	}
 	r := &request{name: "Billing.CreditHistory", route: "/users/credits/history", opts: opts, method: http.MethodGet, path: "/users/credits/history", query: q, safety: repeatable}
-	return sendPage(ctx, s.client, r, lo, &creditHistoryData{}, (*creditEntryWire).public)
+	return sendPage(ctx, s.client, r, lo, &creditHistoryData{History: new([]creditEntryWire)}, (*creditEntryWire).public)
 }
 
 // AllCreditHistory walks the whole credit history page by page (see
@@ -195,7 +215,7 @@ func (s *BillingService) Invoices(ctx context.Context, lo ListOptions, opts ...C
 		return nil, refused(opts, named("Billing.Invoices", err))
 	}
 	r := &request{name: "Billing.Invoices", route: "/users/invoices", opts: opts, method: http.MethodGet, path: "/users/invoices", query: q, safety: repeatable}
-	return sendPage(ctx, s.client, r, lo, &invoicesData{}, (*invoiceWire).public)
+	return sendPage(ctx, s.client, r, lo, &invoicesData{Invoices: new([]invoiceWire)}, (*invoiceWire).public)
 }
 
 // AllInvoices walks every invoice page by page (see Invoices), holding one

@@ -225,3 +225,59 @@ func TestWithPollingEqualBounds(t *testing.T) {
 		t.Fatalf("Create %v..%v", first, most)
 	}
 }
+
+// Every paged list treats its answer alike: a data object without the
+// list it documents (`{}`) is not an empty page but ErrUnexpectedResponse,
+// and the list sent as null is an empty page. Credit history and invoices
+// took `{}` for an empty page while the SSH key list refused it.
+func TestPagedListWithoutItsListIsUnexpected(t *testing.T) {
+	t.Parallel()
+	lists := map[string]struct {
+		path, field string
+		call        func(*Client) (int, error)
+	}{
+		"Billing.CreditHistory": {"/users/credits/history", "credit_history", func(c *Client) (int, error) {
+			p, err := c.Billing.CreditHistory(bg, ListOptions{})
+			if p == nil {
+				return -1, err
+			}
+			return len(p.Items), err
+		}},
+		"Billing.Invoices": {"/users/invoices", "invoices", func(c *Client) (int, error) {
+			p, err := c.Billing.Invoices(bg, ListOptions{})
+			if p == nil {
+				return -1, err
+			}
+			return len(p.Items), err
+		}},
+		"SSHKeys.List": {"/ssh-keys", "ssh_keys", func(c *Client) (int, error) {
+			p, err := c.SSHKeys.List(bg, ListOptions{})
+			if p == nil {
+				return -1, err
+			}
+			return len(p.Items), err
+		}},
+		"Instances.List": {"/computing/instances", "", func(c *Client) (int, error) {
+			p, err := c.Instances.List(bg, ListOptions{})
+			if p == nil {
+				return -1, err
+			}
+			return len(p.Items), err
+		}},
+	}
+	for name, l := range lists {
+		e := newTestEnv(t)
+		e.reply("GET", l.path, ok(`{"data": {}, "message": "ok", "status": "success"}`))
+		if n, err := l.call(e.client); !errors.Is(err, ErrUnexpectedResponse) || n != -1 {
+			t.Errorf("%s, data {}: %d items, err %v", name, n, err)
+		}
+		if l.field == "" {
+			continue // its data is the list itself
+		}
+		e = newTestEnv(t)
+		e.reply("GET", l.path, ok(`{"data": {"`+l.field+`": null}, "message": "ok", "status": "success"}`))
+		if n, err := l.call(e.client); err != nil || n != 0 {
+			t.Errorf("%s, %s null: %d items, err %v", name, l.field, n, err)
+		}
+	}
+}
