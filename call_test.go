@@ -478,3 +478,32 @@ func TestCreateReplayOverHTTP2KeepsFirstTrace(t *testing.T) {
 		}
 	}
 }
+
+// Retry says what the policy decided; the retry may still not be sent: a
+// TokenSource that fails before it ends the call, and CallDone counts the
+// attempts that were sent, with the TokenSource's error.
+func TestObserverRetryDecidedButTokenSourceFailed(t *testing.T) {
+	t.Parallel()
+	obs := &recordingObserver{}
+	boom := errors.New("vault sealed")
+	var calls atomic.Int32
+	ts := funcTokenSource(func(context.Context) (string, error) {
+		if calls.Add(1) > 1 {
+			return "", boom
+		}
+		return testToken, nil
+	})
+	e := newTestEnv(t, WithObserver(obs), WithTokenSource(ts))
+	e.reply("GET", "/api_keys", status(503, failedEnvelope("busy")))
+	var resp Response
+	_, err := e.client.APIKeys.List(bg, WithResponseInto(&resp))
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v", err)
+	}
+	if len(obs.attempts) != 1 || !obs.attempts[0].Retry || obs.attempts[0].StatusCode != 503 {
+		t.Fatalf("attempts %+v", obs.attempts)
+	}
+	if len(obs.results) != 1 || obs.results[0].Attempts != 1 || !errors.Is(obs.results[0].Err, boom) || resp.Attempts != 1 {
+		t.Fatalf("observer %s, Response %+v", obs.everything(), resp)
+	}
+}

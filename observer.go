@@ -63,8 +63,11 @@ type AttemptInfo struct {
 	// body (or to the failure).
 	Duration time.Duration
 	// Retry is true when the SDK decided to send another attempt after
-	// Wait. A replay after a 401 is decided after the attempt is reported:
-	// it shows as the next AttemptDone, with Retry false on the 401.
+	// Wait. It is a decision: the context may end during the wait, or the
+	// TokenSource fail before the attempt, and then no attempt follows;
+	// CallDone says how the call ended and counts only attempts sent. A
+	// replay after a 401 is decided after the attempt is reported: it
+	// shows as the next AttemptDone, with Retry false on the 401.
 	Retry bool
 	Wait  time.Duration
 }
