@@ -507,3 +507,35 @@ func TestObserverRetryDecidedButTokenSourceFailed(t *testing.T) {
 		t.Fatalf("observer %s, Response %+v", obs.everything(), resp)
 	}
 }
+
+// cancelOnRetryObserver ends the call's context when a retry is decided,
+// during the wait before it.
+type cancelOnRetryObserver struct {
+	recordingObserver
+	cancel context.CancelFunc
+}
+
+func (o *cancelOnRetryObserver) AttemptDone(ctx context.Context, info CallInfo, a AttemptInfo) {
+	o.recordingObserver.AttemptDone(ctx, info, a)
+	if a.Retry {
+		o.cancel()
+	}
+}
+
+// The same when the context ends during the wait: no attempt follows the
+// decided retry, and CallDone counts one.
+func TestObserverRetryDecidedButContextEnded(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	obs := &cancelOnRetryObserver{cancel: cancel}
+	e := newTestEnv(t, WithObserver(obs), WithRetryWait(time.Minute, time.Minute))
+	rec := e.anyRequest(status(503, failedEnvelope("busy")))
+	_, err := e.client.APIKeys.List(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if rec.count() != 1 || len(obs.attempts) != 1 || !obs.attempts[0].Retry || len(obs.results) != 1 || obs.results[0].Attempts != 1 {
+		t.Fatalf("%d requests, observer %s", rec.count(), obs.everything())
+	}
+}
