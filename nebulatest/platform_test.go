@@ -31,7 +31,7 @@ func (c *testClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func withClock(c *testClock) Option { return func(s *Server) { s.clock = c.Now } }
+func withClock(c *testClock) Option { return WithClock(c.Now) }
 
 const pubKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host"
 

@@ -181,6 +181,13 @@ func WithControlRoutes() Option { return func(s *Server) { s.cfg.control = true 
 // new instance "Running" at once.
 func WithBootTime(d time.Duration) Option { return func(s *Server) { s.cfg.bootTime = max(d, 0) } }
 
+// WithClock sets the time the fake's instances and SSH keys see: their
+// creation times, and when a new instance is done booting (WithBootTime).
+// A test that must see an instance "Creating" and then "Running" moves its
+// clock past the boot time when it has seen "Creating", instead of hoping
+// that a short boot time outlasts its first look. nil is time.Now.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
 // WithRequestLogLimit bounds the request log to the n most recent requests
 // (older ones are dropped), so that a long-running fake keeps constant
 // memory. The default is DefaultRequestLogLimit; n <= 0 keeps every request.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,14 +193,37 @@ func TestWaitInterrupted(t *testing.T) {
 }
 
 // TestWaitProgress: --wait reports each status on stderr, one line each
-// when stderr is no terminal; stdout has the result only.
+// when stderr is no terminal; stdout has the result only. The instance
+// boots when the command has reported it "Creating": the fake's clock
+// jumps past the boot time then (a 20 ms boot time was over before a
+// loaded machine's first look, which then saw only "Running").
 func TestWaitProgress(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nebulatest.WithBootTime(20*time.Millisecond))
+	var booted atomic.Bool
+	clock := func() time.Time {
+		if booted.Load() {
+			return time.Now().Add(2 * time.Hour)
+		}
+		return time.Now()
+	}
+	h := newHarness(t, nebulatest.WithBootTime(time.Hour), nebulatest.WithClock(clock))
 	h.sshKey()
-	r := h.mustRun("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--wait", "-o", "json")
-	if !strings.Contains(r.err, `instance "trainer": Creating`) || !strings.Contains(r.err, `instance "trainer": Running`) {
-		t.Fatalf("stderr %q", r.err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a command that never sees "Creating" fails, not hangs
+	defer cancel()
+	var out bytes.Buffer
+	errw := &syncBuffer{}
+	creating := errw.when(`instance "trainer": Creating`)
+	go func() {
+		select {
+		case <-creating:
+			booted.Store(true)
+		case <-ctx.Done():
+		}
+	}()
+	code := h.app(&out, errw).Run(ctx, []string{"instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--wait", "-o", "json"})
+	r := result{out.String(), errw.String(), code}
+	if code != 0 || !strings.Contains(r.err, `instance "trainer": Creating`) || !strings.Contains(r.err, `instance "trainer": Running`) {
+		t.Fatalf("exit %d, stderr %q", code, r.err)
 	}
 	if strings.Contains(r.err, "\r") {
 		t.Fatal("a live line on a stderr that is no terminal")
