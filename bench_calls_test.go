@@ -75,39 +75,42 @@ func BenchmarkCall(b *testing.B) {
 				return nil
 			}},
 	}
+	// every order of the three clients, one per iteration in turn
+	orders := [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 	for _, c := range calls {
 		// side by side: each iteration makes one call with each client,
-		// in turn, and times each: on a shared machine, a burst of load
-		// slows all alike, so the ratios hold where the separate
-		// sub-benchmarks below vary by tens of percent.
+		// and times each: on a shared machine, a burst of load slows all
+		// alike, so the ratios hold where the separate sub-benchmarks
+		// below vary by tens of percent. The order runs through all six
+		// in turn, so that no client always follows the same one: a call
+		// pays for some of what the one before it left (the timed
+		// client's goroutine and timer per request end while the next
+		// call runs).
 		for _, opt := range []string{"none", "response"} {
 			b.Run("call="+c.name+"/options="+opt+"/side-by-side", func(b *testing.B) {
 				var resp Response
 				ctx := context.Background()
-				var plainTime, timedTime, sdkTime time.Duration
-				for i := 0; i < b.N; i++ {
-					t0 := time.Now()
-					if err := c.plain(ctx, plain); err != nil {
-						b.Fatal(err)
-					}
-					t1 := time.Now()
-					if err := c.plain(ctx, timed); err != nil {
-						b.Fatal(err)
-					}
-					t2 := time.Now()
-					var err error
-					if opt == "response" {
-						err = c.sdk(ctx, WithResponseInto(&resp))
-					} else {
-						err = c.sdk(ctx)
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					plainTime += t1.Sub(t0)
-					timedTime += t2.Sub(t1)
-					sdkTime += time.Since(t2)
+				var times [3]time.Duration // plain, plain with timeout, SDK
+				run := [3]func() error{
+					func() error { return c.plain(ctx, plain) },
+					func() error { return c.plain(ctx, timed) },
+					func() error {
+						if opt == "response" {
+							return c.sdk(ctx, WithResponseInto(&resp))
+						}
+						return c.sdk(ctx)
+					},
 				}
+				for i := 0; i < b.N; i++ {
+					for _, k := range orders[i%len(orders)] {
+						start := time.Now()
+						if err := run[k](); err != nil {
+							b.Fatal(err)
+						}
+						times[k] += time.Since(start)
+					}
+				}
+				plainTime, timedTime, sdkTime := times[0], times[1], times[2]
 				b.ReportMetric(float64(plainTime.Nanoseconds())/float64(b.N), "plain-ns/op")
 				b.ReportMetric(float64(timedTime.Nanoseconds())/float64(b.N), "plain-timeout-ns/op")
 				b.ReportMetric(float64(sdkTime.Nanoseconds())/float64(b.N), "sdk-ns/op")
