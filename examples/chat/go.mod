@@ -5,7 +5,6 @@ go 1.26.0
 require (
 	github.com/nebula-sdk/nebula-go v0.0.0
 	github.com/openai/openai-go/v3 v3.98.0
-	go.uber.org/goleak v1.3.0
 )
 
 require (
@@ -17,6 +16,7 @@ require (
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.2.1 // indirect
 	github.com/tidwall/sjson v1.2.5 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 )
 
 replace github.com/nebula-sdk/nebula-go => ../..

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	nebula "github.com/nebula-sdk/nebula-go"
-	"go.uber.org/goleak"
+	"github.com/nebula-sdk/nebula-go/internal/leakcheck"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // lines collects the proxy's log lines.
 type lines struct {
