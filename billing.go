@@ -71,24 +71,18 @@ func (d *balanceData) validate() string {
 type creditHistoryData struct {
 	// CreditBalance is documented beside the history; Balance returns the
 	// same amount, so the page does not carry it.
-	CreditBalance Decimal `json:"credit_balance"`
-	// History is preset to a pointer to a nil slice, as the SSH key
-	// list's is: null clears the pointer (no entries), an absent
-	// credit_history leaves it as it was.
-	History *[]creditEntryWire `json:"credit_history"`
-	Total   *flexInt           `json:"total_credit_histories"`
+	CreditBalance Decimal            `json:"credit_balance"`
+	History       *[]creditEntryWire `json:"credit_history"` // preset (see listMember)
+	Total         *flexInt           `json:"total_credit_histories"`
 }
 
-// page refuses an answer without its list: a zero page would pass for an
-// account without credit history.
+// page refuses an answer without its list.
 func (d *creditHistoryData) page(*rawEnvelope) ([]creditEntryWire, *flexInt, string) {
-	if d.History == nil {
-		return nil, d.Total, ""
+	history, problem := listMember(d.History, "credit history", "credit_history")
+	if problem != "" {
+		return nil, nil, problem
 	}
-	if *d.History == nil {
-		return nil, nil, `credit history without "credit_history"`
-	}
-	return *d.History, d.Total, ""
+	return history, d.Total, ""
 }
 
 type creditEntryWire struct {
@@ -113,8 +107,7 @@ func (w *creditEntryWire) public() CreditEntry {
 
 // invoicesData is the data of GET /users/invoices.
 type invoicesData struct {
-	// Invoices is preset like creditHistoryData.History.
-	Invoices *[]invoiceWire `json:"invoices"`
+	Invoices *[]invoiceWire `json:"invoices"` // preset (see listMember)
 	Total    *flexInt       `json:"total_invoices"`
 }
 
@@ -130,13 +123,10 @@ type invoiceWire struct {
 // page refuses an answer without its list, and an invoice without an id:
 // it could not be downloaded.
 func (d *invoicesData) page(*rawEnvelope) ([]invoiceWire, *flexInt, string) {
-	if d.Invoices == nil {
-		return nil, d.Total, ""
+	invoices, problem := listMember(d.Invoices, "invoice list", "invoices")
+	if problem != "" {
+		return nil, nil, problem
 	}
-	if *d.Invoices == nil {
-		return nil, nil, `invoice list without "invoices"`
-	}
-	invoices := *d.Invoices
 	for i := range invoices {
 		if invoices[i].ID == "" {
 			return nil, nil, fmt.Sprintf(`invoice %d without "id"`, i)

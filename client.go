@@ -897,6 +897,22 @@ type listData[W any] interface {
 	page(env *rawEnvelope) (items []W, total *flexInt, problem string)
 }
 
+// listMember reads the items member of a paged list's data (ssh_keys,
+// credit_history, invoices), which the caller presets to new([]W) before
+// decoding: JSON null clears the pointer (no items), an array fills the
+// slice, and an absent member leaves a pointer to a nil slice, an answer
+// without its list (a zero page would pass for an empty account). It
+// returns the items, or why there are none to trust.
+func listMember[W any](items *[]W, list, member string) ([]W, string) {
+	switch {
+	case items == nil:
+		return nil, ""
+	case *items == nil:
+		return nil, list + ` without "` + member + `"`
+	}
+	return *items, ""
+}
+
 // sendPage runs a paged list call: data (a pointer to the list's wire type,
 // preset if it must tell an absent field from an empty one) is decoded from
 // the answer, and each item made public. A null data is an empty page; an

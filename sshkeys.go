@@ -59,9 +59,8 @@ func (d *sshKeyData) public() SSHKey {
 	return SSHKey{ID: d.ID, Name: d.KeyName, PublicKey: d.KeyData, CreatedAt: d.CreateTime.Time}
 }
 
-// sshKeyListData is the data of GET /ssh-keys. Keys is preset to a pointer
-// to a nil slice: JSON null clears the pointer (no keys), an array fills the
-// slice, and an absent ssh_keys leaves both as they were.
+// sshKeyListData is the data of GET /ssh-keys. Keys is preset (see
+// listMember).
 type sshKeyListData struct {
 	Total *flexInt      `json:"total_ssh_keys"`
 	Keys  *[]sshKeyData `json:"ssh_keys"`
@@ -69,18 +68,16 @@ type sshKeyListData struct {
 
 // page refuses an answer without its list and any key without an id.
 func (d *sshKeyListData) page(*rawEnvelope) ([]sshKeyData, *flexInt, string) {
-	if d.Keys == nil {
-		return nil, d.Total, ""
+	keys, problem := listMember(d.Keys, "SSH key list", "ssh_keys")
+	if problem != "" {
+		return nil, nil, problem
 	}
-	if *d.Keys == nil {
-		return nil, nil, `SSH key list without "ssh_keys"`
-	}
-	for i := range *d.Keys {
-		if p := (*d.Keys)[i].validate(); p != "" {
+	for i := range keys {
+		if p := keys[i].validate(); p != "" {
 			return nil, nil, p
 		}
 	}
-	return *d.Keys, d.Total, ""
+	return keys, d.Total, ""
 }
 
 // sshKeyBody is the JSON body of POST /ssh-keys and PUT /ssh-keys/{id}.
