@@ -9,6 +9,51 @@ import (
 	"time"
 )
 
+// benchCall is one call of the SDK and the same request by the plain
+// client, decoding the same answer (body, the docs' example).
+type benchCall struct {
+	name  string
+	body  string
+	sdk   func(context.Context, *Client, ...CallOption) error
+	plain func(context.Context, *plainClient) error
+}
+
+// benchCalls are the calls BenchmarkCall and BenchmarkCallOverhead time.
+func benchCalls() []benchCall {
+	type plainBalance struct {
+		AvailableBalance string `json:"available_balance"`
+	}
+	return []benchCall{
+		{"Balance", docsBalance,
+			func(ctx context.Context, c *Client, opts ...CallOption) error {
+				_, err := c.Billing.Balance(ctx, opts...)
+				return err
+			},
+			func(ctx context.Context, p *plainClient) error {
+				_, err := plainDo[plainBalance](ctx, p, http.MethodGet, "/users/credits", nil)
+				return err
+			}},
+		{"SSHKeys.List", docsSSHKeyList,
+			func(ctx context.Context, c *Client, opts ...CallOption) error {
+				_, err := c.SSHKeys.List(ctx, ListOptions{}, opts...)
+				return err
+			},
+			func(ctx context.Context, p *plainClient) error {
+				data, err := plainDo[plainSSHKeyList](ctx, p, http.MethodGet, "/ssh-keys", nil)
+				if err != nil {
+					return err
+				}
+				// The docs' create_time: "EST 2024-10-23 10:24:21".
+				for _, k := range data.Keys {
+					if _, err := time.Parse("MST 2006-01-02 15:04:05", k.CreateTime); err != nil {
+						return err
+					}
+				}
+				return nil
+			}},
+	}
+}
+
 // BenchmarkCall measures one call of the SDK against a plain net/http +
 // encoding/json client making the same request and decoding the same
 // answer (the docs' own examples, with their time and number forms), in
@@ -39,45 +84,9 @@ func BenchmarkCall(b *testing.B) {
 	timed := newPlainClient(srv)
 	timed.hc.Timeout = defaultTimeout
 
-	type plainBalance struct {
-		AvailableBalance string `json:"available_balance"`
-	}
-	calls := []struct {
-		name  string
-		sdk   func(context.Context, ...CallOption) error
-		plain func(context.Context, *plainClient) error
-	}{
-		{"Balance",
-			func(ctx context.Context, opts ...CallOption) error {
-				_, err := sdk.Billing.Balance(ctx, opts...)
-				return err
-			},
-			func(ctx context.Context, plain *plainClient) error {
-				_, err := plainDo[plainBalance](ctx, plain, http.MethodGet, "/users/credits", nil)
-				return err
-			}},
-		{"SSHKeys.List",
-			func(ctx context.Context, opts ...CallOption) error {
-				_, err := sdk.SSHKeys.List(ctx, ListOptions{}, opts...)
-				return err
-			},
-			func(ctx context.Context, plain *plainClient) error {
-				data, err := plainDo[plainSSHKeyList](ctx, plain, http.MethodGet, "/ssh-keys", nil)
-				if err != nil {
-					return err
-				}
-				// The docs' create_time: "EST 2024-10-23 10:24:21".
-				for _, k := range data.Keys {
-					if _, err := time.Parse("MST 2006-01-02 15:04:05", k.CreateTime); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-	}
 	// every order of the three clients, one per iteration in turn
 	orders := [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
-	for _, c := range calls {
+	for _, c := range benchCalls() {
 		// side by side: each iteration makes one call with each client,
 		// and times each: on a shared machine, a burst of load slows all
 		// alike, so the ratios hold where the separate sub-benchmarks
@@ -96,9 +105,9 @@ func BenchmarkCall(b *testing.B) {
 					func() error { return c.plain(ctx, timed) },
 					func() error {
 						if opt == "response" {
-							return c.sdk(ctx, WithResponseInto(&resp))
+							return c.sdk(ctx, sdk, WithResponseInto(&resp))
 						}
-						return c.sdk(ctx)
+						return c.sdk(ctx, sdk)
 					},
 				}
 				for i := 0; i < b.N; i++ {
@@ -125,11 +134,11 @@ func BenchmarkCall(b *testing.B) {
 			runSerial(b, func(ctx context.Context) error { return c.plain(ctx, timed) })
 		})
 		b.Run("call="+c.name+"/client=sdk", func(b *testing.B) {
-			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx) })
+			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx, sdk) })
 		})
 		b.Run("call="+c.name+"/client=sdk-response", func(b *testing.B) {
 			var resp Response
-			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx, WithResponseInto(&resp)) })
+			runSerial(b, func(ctx context.Context) error { return c.sdk(ctx, sdk, WithResponseInto(&resp)) })
 		})
 	}
 }

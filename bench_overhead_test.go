@@ -32,43 +32,7 @@ func (t cannedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // the SDK's own cost per call (the pipeline, the retry adapter, the
 // envelope checks), which loopback HTTP otherwise drowns in noise.
 func BenchmarkCallOverhead(b *testing.B) {
-	type plainBalance struct {
-		AvailableBalance string `json:"available_balance"`
-	}
-	calls := []struct {
-		name  string
-		body  string
-		sdk   func(context.Context, *Client, ...CallOption) error
-		plain func(context.Context, *plainClient) error
-	}{
-		{"Balance", docsBalance,
-			func(ctx context.Context, c *Client, opts ...CallOption) error {
-				_, err := c.Billing.Balance(ctx, opts...)
-				return err
-			},
-			func(ctx context.Context, p *plainClient) error {
-				_, err := plainDo[plainBalance](ctx, p, http.MethodGet, "/users/credits", nil)
-				return err
-			}},
-		{"SSHKeys.List", docsSSHKeyList,
-			func(ctx context.Context, c *Client, opts ...CallOption) error {
-				_, err := c.SSHKeys.List(ctx, ListOptions{}, opts...)
-				return err
-			},
-			func(ctx context.Context, p *plainClient) error {
-				data, err := plainDo[plainSSHKeyList](ctx, p, http.MethodGet, "/ssh-keys", nil)
-				if err != nil {
-					return err
-				}
-				for _, k := range data.Keys {
-					if _, err := time.Parse("MST 2006-01-02 15:04:05", k.CreateTime); err != nil {
-						return err
-					}
-				}
-				return nil
-			}},
-	}
-	for _, c := range calls {
+	for _, c := range benchCalls() {
 		rt := cannedTransport{body: []byte(c.body)}
 		sdk, err := NewClient(WithToken(testToken), WithBaseURL("https://api.nebula.test/api/v1"), WithHTTPClient(&http.Client{Transport: rt}))
 		if err != nil {
