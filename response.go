@@ -44,13 +44,9 @@ type RateLimit struct {
 // every other text: callers print and marshal a Response, and a proxy may
 // echo the Authorization header, or X-Request-Id a token.
 //
-// owned says that nothing but this call holds h (see call.ownsHeader):
-// net/http's Transport builds a fresh map for every answer and keeps no
-// reference to it, so the map is edited in place and handed over, and the
-// caller's is a copy all the same. A redirect's answer that a caller's
-// CheckRedirect was shown is not owned. Any other RoundTripper may share its maps (a cache, a mock that
-// answers every request with one Header), so theirs is cloned first: the
-// caller must not see a change to it, nor it a change the caller makes.
+// owned says that nothing but this call holds h (see call.ownsHeader), so
+// h is edited in place and handed over; otherwise it is cloned first, and
+// neither the caller nor h's holder sees the other's changes.
 func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 	if h == nil {
 		return nil
