@@ -585,7 +585,8 @@ func (cl *call) finish(err error) {
 
 // ownsHeader reports that nothing but this call holds the last answer's
 // header map, which responseHeader may then edit and hand over: net/http's
-// Transport builds a fresh map for every answer and keeps none, but the
+// Transport builds a fresh map for every answer and keeps none (any other
+// RoundTripper may share its maps: a cache, a canned answer), but the
 // caller's CheckRedirect is handed a redirect's answer (req.Response), and
 // that answer is the call's last when the hook returns
 // http.ErrUseLastResponse or an error.
