@@ -265,12 +265,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	base := baseURL(cfg.addr, l.Addr())
-	// One write, straight to stdout: a reader sees the lines at once, and
-	// nothing more is ever written there.
-	lines := "NEBULA_API_URL=" + base + nebulatest.BasePath + "\nNEBULA_API_KEY=" + srv.Token() + "\nNEBULA_INFERENCE_URL=" + base + "/v1\n"
-	if _, err := io.WriteString(stdout, lines); err != nil {
-		logs.printf("nebula-fake: warning: cannot write the environment lines to stdout: %v", err)
-	}
+	// The banner is queued before stdout is written: a harness starts
+	// calling as soon as it reads stdout, and the banner must come before
+	// the first access-log line.
 	logs.printf("nebula-fake: serving the fake Nebula API at %s%s, control routes at %s/_fake/", base, nebulatest.BasePath, base)
 	if ip := net.ParseIP(strings.Trim(hostOf(cfg.addr), "[]")); ip == nil || !ip.IsLoopback() {
 		logs.printf("nebula-fake: warning: %s is reachable beyond this machine, and the control routes need no token", cfg.addr)
@@ -280,6 +277,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if cfg.token != "" && cfg.token != srv.Token() {
 			logs.printf("nebula-fake: warning: -token ignored: the seed token saved in %s is used", cfg.statePath)
 		}
+	}
+	// One write, straight to stdout: a reader sees the lines at once, and
+	// nothing more is ever written there.
+	lines := "NEBULA_API_URL=" + base + nebulatest.BasePath + "\nNEBULA_API_KEY=" + srv.Token() + "\nNEBULA_INFERENCE_URL=" + base + "/v1\n"
+	if _, err := io.WriteString(stdout, lines); err != nil {
+		logs.printf("nebula-fake: warning: cannot write the environment lines to stdout: %v", err)
 	}
 
 	<-ctx.Done()

@@ -111,9 +111,8 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 	}()
 
 	base := baseURL(cfg.addr, l.Addr())
-	if _, err := io.WriteString(stdout, "NEBULA_API_URL="+base+checkproxy.BasePath+"\n"); err != nil {
-		logs.printf("nebula-fake: warning: cannot write the environment line to stdout: %v", err)
-	}
+	// The banner before stdout, as in run: it must come before the first
+	// access-log line.
 	if p != nil {
 		u, _ := checkproxy.ParseUpstream(cfg.proxy)
 		logs.printf("nebula-fake: checking proxy to %s at %s%s; differences at %s%s", u.Redacted(), base, checkproxy.BasePath, base, checkproxy.DriftPath)
@@ -122,6 +121,9 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 		}
 	} else {
 		logs.printf("nebula-fake: replaying the cassettes of %s at %s%s", cfg.replay, base, checkproxy.BasePath)
+	}
+	if _, err := io.WriteString(stdout, "NEBULA_API_URL="+base+checkproxy.BasePath+"\n"); err != nil {
+		logs.printf("nebula-fake: warning: cannot write the environment line to stdout: %v", err)
 	}
 
 	<-ctx.Done()

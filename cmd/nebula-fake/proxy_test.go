@@ -219,7 +219,13 @@ func TestProxyReportsDriftProgram(t *testing.T) {
 		t.Errorf("exit %d", code)
 	}
 	stderr := p.stderr.String()
-	if n := strings.Count(stderr, "\ndrift: GET /computing/instance/{id}: data[].status: seen \"Provisioning\""); n != 1 {
+	n := 0
+	for _, line := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(line, `drift: GET /computing/instance/{id}: data[].status: seen "Provisioning"`) {
+			n++
+		}
+	}
+	if n != 1 {
 		t.Errorf("%d drift lines, want 1:\n%s", n, stderr)
 	}
 	if strings.Contains(stderr, "zq9-Mx7vP2wLr4Kt") {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -219,5 +220,80 @@ func TestAppendDuration(t *testing.T) {
 		if got := string(appendDuration(nil, d)); got != want {
 			t.Errorf("appendDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// callingStdout is a harness that calls the API the moment it reads
+// NEBULA_API_URL, before run has gone on to anything else.
+type callingStdout struct {
+	t     *testing.T
+	token string
+	read  chan struct{} // closed after the first call
+}
+
+func (w *callingStdout) Write(p []byte) (int, error) {
+	select {
+	case <-w.read:
+		return len(p), nil
+	default:
+	}
+	defer close(w.read)
+	line, _, _ := strings.Cut(string(p), "\n")
+	req, err := http.NewRequest("GET", strings.TrimPrefix(line, "NEBULA_API_URL=")+"/ssh-keys", nil)
+	if err != nil {
+		w.t.Errorf("stdout %q: %v", p, err)
+		return len(p), nil
+	}
+	req.Header.Set("Authorization", "Bearer "+w.token)
+	transport := &http.Transport{}
+	defer transport.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: transport, Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		w.t.Errorf("a call on reading stdout: %v", err)
+		return len(p), nil
+	}
+	resp.Body.Close()
+	return len(p), nil
+}
+
+// A harness calls as soon as it reads stdout, so the banner is written
+// before stdout: stderr begins with it, never with an access-log line. It
+// began with the request's line when the harness was quick (CI saw it).
+func TestBannerComesBeforeTheFirstRequestLine(t *testing.T) {
+	t.Parallel()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"data":[],"message":"ok","status":"success"}`)
+	}))
+	t.Cleanup(up.Close)
+	tests := []struct {
+		name   string
+		args   []string
+		banner string
+	}{
+		{"fake", []string{"-token", "ak_banner-order-token"}, "nebula-fake: serving the fake Nebula API at "},
+		{"proxy", []string{"-proxy", up.URL + "/api/v1"}, "nebula-fake: checking proxy to "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithCancel(context.Background())
+			stdout := &callingStdout{t: t, token: "ak_banner-order-token", read: make(chan struct{})}
+			stderr := &syncBuffer{}
+			code := make(chan int, 1)
+			go func() { code <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, tt.args...), stdout, stderr) }()
+			select {
+			case <-stdout.read:
+			case c := <-code:
+				t.Fatalf("exit %d before stdout; stderr:\n%s", c, stderr)
+			}
+			cancel()
+			if c := <-code; c != exitOK {
+				t.Fatalf("exit %d; stderr:\n%s", c, stderr)
+			}
+			log := stderr.String()
+			if !strings.HasPrefix(log, tt.banner) || !strings.Contains(log, " GET /api/v1/ssh-keys 200 ") {
+				t.Errorf("stderr should begin with %q and log the call:\n%s", tt.banner, log)
+			}
+		})
 	}
 }
