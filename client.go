@@ -918,32 +918,42 @@ func listMember[W any](items *[]W, list, member string) ([]W, string) {
 // the answer, and each item made public. A null data is an empty page; an
 // absent one is ErrUnexpectedResponse.
 func sendPage[W, T any, D listData[W]](ctx context.Context, c *Client, r *request, lo ListOptions, data D, public func(*W) T) (*Page[T], error) {
-	var (
-		items []W
-		total *flexInt
-	)
-	r.decode = func(env *rawEnvelope, _ any) string {
-		switch {
-		case env.Data == nil:
-			return errNoData
-		case env.dataNull():
-			return ""
-		}
-		if reason := decodeData(env.Data, data); reason != "" {
-			return reason
-		}
-		var problem string
-		items, total, problem = data.page(env)
-		return problem
-	}
+	res := &pageAnswer[W, D]{data: data}
+	r.decode, r.out = decodePage[W, D], res
 	if err := c.do(ctx, r); err != nil {
 		return nil, err
 	}
-	out := make([]T, len(items))
-	for i := range items {
-		out[i] = public(&items[i])
+	out := make([]T, len(res.items))
+	for i := range res.items {
+		out[i] = public(&res.items[i])
 	}
-	return newPage(out, flexTotal(total), lo), nil
+	return newPage(out, flexTotal(res.total), lo), nil
+}
+
+// pageAnswer is what decodePage reads out of a paged list's answer.
+type pageAnswer[W any, D listData[W]] struct {
+	data  D
+	items []W
+	total *flexInt
+}
+
+// decodePage is sendPage's request.decode, out a *pageAnswer: a plain
+// function, so that a list call allocates one pageAnswer rather than a
+// closure and the variables it captures.
+func decodePage[W any, D listData[W]](env *rawEnvelope, out any) string {
+	res := out.(*pageAnswer[W, D])
+	switch {
+	case env.Data == nil:
+		return errNoData
+	case env.dataNull():
+		return ""
+	}
+	if reason := decodeData(env.Data, res.data); reason != "" {
+		return reason
+	}
+	var problem string
+	res.items, res.total, problem = res.data.page(env)
+	return problem
 }
 
 // Header values that never change, shared by every request. net/http and

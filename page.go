@@ -53,6 +53,9 @@ func (o ListOptions) query() (string, error) {
 	if err := o.check(); err != nil {
 		return "", err
 	}
+	if o == (ListOptions{}) {
+		return "", nil // what query.Values gives, without its five allocations
+	}
 	v, err := query.Values(o)
 	if err != nil {
 		return "", invalidArgument("list options: %v", err)

@@ -311,8 +311,11 @@ var errKeyBlob = errors.New("the base64 part is not a well-formed public key of 
 // like the base64 part of an SSH public key (it always starts "AAAA": the
 // type name's length prefix), should the API echo a key in an error.
 func redactKeyMaterial(err error) error {
+	if err == nil {
+		return nil // before apiErr, whose address escapes: a success allocates nothing here
+	}
 	var apiErr *APIError
-	if err != nil && errors.As(err, &apiErr) {
+	if errors.As(err, &apiErr) {
 		apiErr.Message = redactKeyBlobs(apiErr.Message)
 	}
 	return err

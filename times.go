@@ -29,6 +29,21 @@ type apiTime struct{ time.Time }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *apiTime) UnmarshalJSON(b []byte) error {
+	// The docs' forms are read where they lie: the string conversion does
+	// not escape, so it costs no allocation. jsonScalar would give
+	// parseAPITime the same text (these forms hold no escapes or spaces at
+	// either end), and parseAPITime tries parseDocTime first.
+	if len(b) > 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		if v, ok := parseDocTime(string(b[1 : len(b)-1])); ok {
+			t.Time = v
+			return nil
+		}
+	}
+	return t.unmarshalScalar(b)
+}
+
+// unmarshalScalar decodes any accepted form: a JSON string, number or null.
+func (t *apiTime) unmarshalScalar(b []byte) error {
 	text, kind, err := jsonScalar(b, "a time")
 	if err != nil || kind == scalarNull { // null is a no-op, as for time.Time
 		return err

@@ -62,8 +62,15 @@ func FuzzAPITime(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var v apiTime
-		if err := v.UnmarshalJSON(b); err != nil {
+		var v, general apiTime
+		err := v.UnmarshalJSON(b)
+		// UnmarshalJSON's shortcut for the docs' forms decides as the
+		// general path does.
+		generalErr := general.unmarshalScalar(b)
+		if (err == nil) != (generalErr == nil) || !v.Equal(general.Time) || v.Location() != general.Location() {
+			t.Fatalf("UnmarshalJSON(%q) = %v, %v; the general path gives %v, %v", b, v.Time, err, general.Time, generalErr)
+		}
+		if err != nil {
 			if !errors.Is(err, ErrUnexpectedResponse) || len(err.Error()) > maxValueErrorLen {
 				t.Fatalf("error %q", err)
 			}
