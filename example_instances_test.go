@@ -19,12 +19,14 @@ import (
 // the examples run. A new instance is "Creating" until its detail is first
 // asked for, and "Running" from then on. With loseNextCreate, the next
 // create is carried out but answered with a 502, as a proxy does when the
-// API is slow.
+// API is slow; with dropNextCreate, it is answered with a 502 and not
+// carried out.
 type instanceAPI struct {
 	mu             sync.Mutex
 	next           int
 	instances      []map[string]any
 	loseNextCreate bool
+	dropNextCreate bool
 }
 
 func newInstanceAPI() (*httptest.Server, *instanceAPI) {
@@ -55,6 +57,11 @@ func (a *instanceAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Name string `json:"instance_name"`
 		}
 		json.NewDecoder(r.Body).Decode(&body)
+		if a.dropNextCreate {
+			a.dropNextCreate = false
+			http.Error(w, "Bad Gateway", http.StatusBadGateway)
+			return
+		}
 		a.next++
 		a.instances = append(a.instances, map[string]any{
 			"id": fmt.Sprint(a.next), "host_name": body.Name, "status": "Creating",
@@ -155,13 +162,16 @@ func ExampleInstancesService_Wait() {
 	// Output: trainer-1 Running 0.679
 }
 
-// Create never sends a create twice. When its answer is lost, Lookup tells
-// whether the instance exists before you try again.
+// Create never sends a create twice. When its answer is lost, Create looks
+// for the instance itself (see the Create example below); when it cannot
+// find it, the outcome is unknown, and Lookup tells whether the instance
+// exists before you try again.
 func ExampleInstancesService_Lookup() {
 	srv, api := newInstanceAPI()
 	defer srv.Close()
-	api.loseNextCreate = true
-	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(srv.URL+"/api/v1"))
+	api.dropNextCreate = true
+	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(srv.URL+"/api/v1"),
+		nebula.WithPolling(10*time.Millisecond, 20*time.Millisecond)) // a fake: no need to spare a rate limit
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -187,6 +197,28 @@ func ExampleInstancesService_Lookup() {
 	// Output:
 	// outcome unknown, looking it up
 	// 101 trainer-1
+}
+
+// A create whose answer was lost (here a 502 from a proxy, after the API
+// had acted) is not an error when Create finds the new instance in the
+// list: the outcome is known after all. The create is still sent once.
+func ExampleInstancesService_Create_answerLost() {
+	srv, api := newInstanceAPI()
+	defer srv.Close()
+	api.loseNextCreate = true
+	client, err := nebula.NewClient(nebula.WithToken("ak_example"), nebula.WithBaseURL(srv.URL+"/api/v1"),
+		nebula.WithPolling(10*time.Millisecond, 20*time.Millisecond))
+	if err != nil {
+		log.Fatal(err)
+	}
+	in, err := client.Instances.Create(context.Background(), nebula.CreateInstanceRequest{
+		Name: "trainer-1", ProductID: "fcp66d566c43a9501001256", ImageID: "fcp66d566c93a95010012", SSHKeyID: "2",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(in.ID, in.Name, in.Status)
+	// Output: 101 trainer-1 Creating
 }
 
 func ExampleInstancesService_All() {

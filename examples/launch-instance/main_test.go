@@ -209,10 +209,10 @@ func TestAFailedCreateLeavesNothingBillable(t *testing.T) {
 		fault   nebulatest.Fault
 		created bool // the fake made the instance before the failure
 	}{
-		"create refused":           {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", Status: 400}},
-		"create answered 502":      {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", Status: 502}},
-		"create made, answer lost": {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpAfter}, created: true},
-		"status check fails":       {fault: nebulatest.Fault{Method: "GET", Path: "/computing/instance/", Status: 403, Times: -1}, created: true},
+		"create refused":               {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", Status: 400}},
+		"create answered 502":          {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", Status: 502}},
+		"create not made, answer lost": {fault: nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpBefore}},
+		"status check fails":           {fault: nebulatest.Fault{Method: "GET", Path: "/computing/instance/", Status: 403, Times: -1}, created: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

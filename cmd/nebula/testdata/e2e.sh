@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of the BUILT nebula binary against the BUILT nebula-fake:
 # login; create and --wait; list; invoice download; delete; a create whose
-# answer is lost (exit 3, then lookup finds it); Ctrl-C during --wait (exit
-# 130, the instance still there). Needs only bash and Go.
+# answer is lost (found when it was made, else exit 3 naming the lookup);
+# Ctrl-C during --wait (exit 130, the instance still there). Needs only bash and Go.
 #
 #   bash cmd/nebula/testdata/e2e.sh        (from anywhere in the checkout)
 set -euo pipefail
@@ -123,15 +123,18 @@ nebula instance list --deleted --columns id --no-header | grep -qx "$id" || fail
 expect_exit 4 nebula instance lookup e2e-1
 ok "instance delete --wait; lookup of the deleted name: exit 4"
 
-# --- a create whose answer is lost after the fake committed it: exit 3 and
-# the lookup that settles it; the lookup finds exactly one instance.
+# --- a create whose answer is lost is sent once. After the fake committed
+# it, Create finds the instance: exit 0. When the fake did not, the outcome
+# stays unknown: exit 3 names the lookup, which finds nothing (exit 4).
 post_fault "$fast_url" '{"method":"POST","path":"/computing/instance","hang_up":"after"}'
-expect_exit 3 nebula instance create e2e-2 --product "$product" --image "$image" --ssh-key "$ssh_key"
-grep -q "nebula instance lookup e2e-2" "$work/last.err" || fail "no lookup hint: $(cat "$work/last.err")"
+expect_exit 0 nebula instance create e2e-2 --product "$product" --image "$image" --ssh-key "$ssh_key" --columns name --no-header
+grep -qx "e2e-2" "$work/out" || fail "create e2e-2 after a lost answer: $(cat "$work/out")"
+post_fault "$fast_url" '{"method":"POST","path":"/computing/instance","hang_up":"before"}'
+expect_exit 3 nebula instance create e2e-4 --product "$product" --image "$image" --ssh-key "$ssh_key"
+grep -q "nebula instance lookup e2e-4" "$work/last.err" || fail "no lookup hint: $(cat "$work/last.err")"
 [ ! -s "$work/out" ] || fail "stdout after exit 3: $(cat "$work/out")"
-expect_exit 0 nebula instance lookup e2e-2 --columns name --no-header
-grep -qx "e2e-2" "$work/out" || fail "lookup e2e-2: $(cat "$work/out")"
-ok "outcome unknown: exit 3 names the lookup, which finds the instance"
+expect_exit 4 nebula instance lookup e2e-4
+ok "answer lost: the instance found when made (exit 0), else exit 3 naming the lookup"
 
 # --- Ctrl-C during --wait: exit 130, the instance still there. A second
 # fake whose instances stay Creating for an hour.

@@ -115,29 +115,40 @@ func TestAPIFailure(t *testing.T) {
 	}
 }
 
-// TestCreateOutcomeUnknown: a create whose answer is lost after the fake
-// committed it exits 3 and names the lookup; the lookup then finds it.
+// TestCreateOutcomeUnknown: a create whose answer is lost is sent once.
+// When the fake committed it, Create finds the instance and the command
+// succeeds; when it did not, the outcome stays unknown: exit 3, naming the
+// lookup, which then finds nothing.
 func TestCreateOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nebulatest.WithBootTime(0))
 	h.sshKey()
 	h.srv.Inject(nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpAfter})
-	r := h.run("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1")
+	r := h.run("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--columns", "name", "--no-header")
+	if r.code != ExitOK || strings.TrimSpace(r.out) != "trainer" {
+		t.Fatalf("answer lost after the create: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+	if n := len(h.srv.Instances()); n != 1 {
+		t.Fatalf("%d instances, want 1 (never created twice)", n)
+	}
+
+	h.srv.Inject(nebulatest.Fault{Method: "POST", Path: "/computing/instance", HangUp: nebulatest.HangUpBefore})
+	r = h.run("instance", "create", "trainer-2", "--product", testProduct, "--image", testImage, "--ssh-key", "1")
 	if r.code != ExitUnknown {
 		t.Fatalf("exit %d, want 3; stderr %q", r.code, r.err)
 	}
-	if !strings.Contains(r.err, "nebula instance lookup trainer") {
+	if !strings.Contains(r.err, "nebula instance lookup trainer-2") {
 		t.Fatalf("stderr does not name the lookup: %q", r.err)
 	}
 	if r.out != "" {
 		t.Fatalf("stdout %q", r.out)
 	}
 	if n := len(h.srv.Instances()); n != 1 {
-		t.Fatalf("%d instances, want 1 (never created twice)", n)
+		t.Fatalf("%d instances, want 1", n)
 	}
-	r = h.mustRun("instance", "lookup", "trainer", "--columns", "name,status", "--no-header")
-	if strings.Fields(r.out)[0] != "trainer" {
-		t.Fatalf("lookup: %q", r.out)
+	r = h.run("instance", "lookup", "trainer-2")
+	if r.code != ExitNotFound || !strings.Contains(r.err, "trainer-2") {
+		t.Fatalf("lookup of an instance never created: exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 
 	h2 := newHarness(t)
