@@ -201,7 +201,7 @@ func ExampleInstancesService_Lookup() {
 
 // A create whose answer was lost (here a 502 from a proxy, after the API
 // had acted) is not an error when Create finds the new instance in the
-// list: the outcome is known after all. The create is still sent once.
+// list: Create returns it, as after a success. The create is still sent once.
 func ExampleInstancesService_Create_answerLost() {
 	srv, api := newInstanceAPI()
 	defer srv.Close()

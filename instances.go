@@ -35,6 +35,7 @@ type InstancesService struct {
 	createPoll       time.Duration // Create: first wait for the new instance to be listed
 	createPollMax    time.Duration // Create: longest such wait
 	createPollTries  int           // Create: how many times to look for it
+	lostLooksMin     time.Duration // Create after a lost answer: least time for the looks
 
 	// creating holds the names whose Create is in flight on this Client:
 	// a second Create of one of them fails at once, so that one Client's
@@ -336,8 +337,11 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 // followed once with the same body (the status says that the first hop did
 // nothing); any other redirect is not followed. When the create's answer
 // is lost after it may have reached the API, Create looks for the instance
-// as after a success, and returns it if it finds it: the outcome is then
-// known after all.
+// as after a success (single attempts, at most about 15 s), and returns it
+// if it finds it; the API did not confirm the create, so an instance of the
+// name that another program made meanwhile would be taken as this call's,
+// as Lookup would take it. WithResponseInto then describes the create
+// request, whose answer was lost.
 //
 // Errors:
 //   - ErrInvalidArgument: nil context, a blank or control-character name, an
@@ -358,9 +362,10 @@ func instancePath(op string, id ID, suffix string) (string, error) {
 //     after the API may have acted (also a 303 See Other, which says the
 //     server acted elsewhere, and a 301 or 302, which are not followed and
 //     do not say it did not; the *APIError with the status is the cause)
-//     and Create, looking for the instance afterwards, did not find it (or
-//     ctx had ended): call Lookup(ctx, req.Name) to learn whether the
-//     instance exists before creating it again.
+//     and Create, looking for the instance afterwards, did not find it
+//     (the error then also wraps ctx's error when ctx ended the looks):
+//     call Lookup(ctx, req.Name) to learn whether the instance exists
+//     before creating it again.
 //   - *InstanceNotListedError, which also matches ErrOutcomeUnknown, when
 //     the API accepted the create but Create could not tell which instance
 //     is its own: none new was listed in time (or ctx ended while looking),
@@ -405,13 +410,10 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	r := &request{name: "Instances.Create", route: "/computing/instance", opts: opts, method: http.MethodPost, path: "/computing/instance", body: body, safety: sendOnce, noData: true}
 	var in *Instance
 	if _, err := send[json.RawMessage](ctx, s.client, r); err != nil {
-		if !errors.Is(err, ErrOutcomeUnknown) || ctx.Err() != nil {
+		if !errors.Is(err, ErrOutcomeUnknown) {
 			return nil, err
 		}
-		// The API may have acted: look for the instance as after a success.
-		// An instance found is this call's, and the outcome known after
-		// all; otherwise it stays unknown, with the create's own error.
-		if in, _ = s.findCreated(ctx, req.Name, before, cfg, checkOpts); in == nil {
+		if in, err = s.afterLostAnswer(ctx, req.Name, before, cfg, checkOpts, err); err != nil {
 			return nil, err
 		}
 	} else if in, err = s.findCreated(ctx, req.Name, before, cfg, checkOpts); err != nil {
@@ -578,10 +580,7 @@ func (s *InstancesService) findCreated(ctx context.Context, name string, pre pre
 	// WithCallPolling changes how often Create looks, not for how long:
 	// it looks at least tries times, and for at least as long as the
 	// default schedule waits in all.
-	var span, slept time.Duration
-	for i, w := 1, wait; i < tries; i, w = i+1, min(2*w, most) {
-		span += w
-	}
+	span, slept := s.lookSpan(), time.Duration(0)
 	if cfg.pollMin > 0 {
 		wait, most = cfg.pollMin, cfg.pollMax
 	}
@@ -610,6 +609,61 @@ func (s *InstancesService) findCreated(ctx context.Context, name string, pre pre
 		wait = min(2*wait, most)
 	}
 	return nil, &InstanceNotListedError{Name: name, Err: last}
+}
+
+// lookSpan is how long Create's schedule waits between its looks for a new
+// instance, in all (7.5 s by default).
+func (s *InstancesService) lookSpan() time.Duration {
+	wait, most, tries := s.pollSchedule()
+	var span time.Duration
+	for i, w := 1, wait; i < tries; i, w = i+1, min(2*w, most) {
+		span += w
+	}
+	return span
+}
+
+// defaultLostLooksMin is the least time afterLostAnswer gives its looks, so
+// that a schedule of milliseconds (tests) still has time for one list.
+const defaultLostLooksMin = 5 * time.Second
+
+// afterLostAnswer looks for the instance that a create whose answer was lost
+// (createErr, matching ErrOutcomeUnknown) may have made, as findCreated does
+// after a success, and returns it. When it finds none, it returns createErr,
+// with what ended the looks when that says more: the caller's context, or
+// several new instances of the name. Each look is a single attempt, and the
+// looks end after twice the schedule's span (at least 5 s):
+// an API that fails every request, as it may when it lost the answer, must
+// not hold an unknown outcome back for minutes, nor get retries.
+func (s *InstancesService) afterLostAnswer(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption, createErr error) (*Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, withThen(createErr, err)
+	}
+	least := s.lostLooksMin
+	if least <= 0 {
+		least = defaultLostLooksMin
+	}
+	lookCtx, cancel := context.WithTimeout(ctx, max(2*s.lookSpan(), least))
+	defer cancel()
+	in, err := s.findCreated(lookCtx, name, pre, cfg, append(slices.Clip(opts), WithCallMaxRetries(0)))
+	if err == nil {
+		return in, nil
+	}
+	var amb *ambiguousCreateError
+	switch {
+	case errors.As(err, &amb):
+		return nil, withThen(createErr, amb)
+	case ctx.Err() != nil:
+		return nil, withThen(createErr, ctx.Err())
+	}
+	return nil, createErr
+}
+
+// withThen adds to err what happened after it, unless err already says so.
+func withThen(err, then error) error {
+	if errors.Is(err, then) {
+		return err
+	}
+	return fmt.Errorf("%w; then %w", err, then)
 }
 
 // ambiguousCreateError: several instances of the name appeared since Create

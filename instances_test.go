@@ -757,9 +757,8 @@ func TestInstancesCreateNameCheckFails(t *testing.T) {
 
 // A create whose answer is lost after it may have left (a 502 or 504 from a
 // proxy, a connection lost) is sent once; Create then looks for the
-// instance as after a success. Found, it is the call's result and the
-// outcome known after all; not found, the outcome stays unknown, with the
-// create's own error. Before, Create returned ErrOutcomeUnknown at once,
+// instance as after a success. Found, it is the call's result; not found,
+// the outcome stays unknown, with the create's own error. Before, Create returned ErrOutcomeUnknown at once,
 // even when the instance was there to be found.
 func TestInstancesCreateAnswerLost(t *testing.T) {
 	t.Parallel()
@@ -819,12 +818,73 @@ func TestInstancesCreateAnswerLostAfterContextEnded(t *testing.T) {
 		return status(504, "").response(req)
 	})
 	in, err := e.client.Instances.Create(ctx, validCreate())
-	if !errors.Is(err, ErrOutcomeUnknown) || in != nil {
-		t.Fatalf("instance %+v, error %v", in, err)
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.Canceled) || in != nil {
+		t.Fatalf("instance %+v, error %v; want ErrOutcomeUnknown and context.Canceled", in, err)
 	}
 	if posts.Load() != 1 || lists.count() != 1 {
 		t.Errorf("%d creates, %d lists; want 1 and 1", posts.Load(), lists.count())
 	}
+}
+
+// The looks after a lost answer are single attempts: an API that failed the
+// create often fails the lists too, and must not get each look's retries.
+// Several new instances of the name are said, not dropped. They were: the
+// looks were retried like any List (13 lists here), and the ambiguity lost.
+func TestInstancesCreateAnswerLostLooks(t *testing.T) {
+	t.Parallel()
+	t.Run("lists failing", func(t *testing.T) {
+		t.Parallel()
+		e := newInstancesEnv(t)
+		lists := e.reply("GET", "/computing/instances", ok(listOf(0)), status(503, ""))
+		posts := e.reply("POST", "/computing/instance", status(504, ""))
+		in, err := e.client.Instances.Create(bg, validCreate())
+		if !errors.Is(err, ErrOutcomeUnknown) || in != nil || strings.Contains(err.Error(), "then") {
+			t.Fatalf("instance %+v, error %v; want the create's ErrOutcomeUnknown alone", in, err)
+		}
+		if posts.count() != 1 || lists.count() != 4 {
+			t.Errorf("%d creates, %d lists; want 1 and 4 (the name check, three single looks)", posts.count(), lists.count())
+		}
+	})
+	t.Run("several new", func(t *testing.T) {
+		t.Parallel()
+		e := newInstancesEnv(t)
+		e.reply("GET", "/computing/instances", ok(listOf(0)),
+			ok(listOf(2, instanceJSON("8", "testname", "Creating"), instanceJSON("9", "testname", "Creating"))))
+		e.reply("POST", "/computing/instance", status(502, ""))
+		in, err := e.client.Instances.Create(bg, validCreate())
+		if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrConflict) || in != nil ||
+			!strings.Contains(err.Error(), "several new active instances") {
+			t.Fatalf("instance %+v, error %v", in, err)
+		}
+	})
+	t.Run("lists hanging", func(t *testing.T) {
+		t.Parallel()
+		e := newInstancesEnv(t)
+		e.client.Instances.lostLooksMin = 20 * time.Millisecond
+		survey := make(chan struct{}, 1)
+		survey <- struct{}{}
+		e.mock.RegisterResponder("GET", testBase+"/computing/instances", func(req *http.Request) (*http.Response, error) {
+			select {
+			case <-survey:
+				return ok(listOf(0)).response(req)
+			default:
+			}
+			<-req.Context().Done() // a look that never gets an answer
+			return nil, req.Context().Err()
+		})
+		e.reply("POST", "/computing/instance", status(504, ""))
+		// Without their own bound, the looks would run into this one.
+		ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		in, err := e.client.Instances.Create(ctx, validCreate())
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("Create took %v: the looks (20 ms at least here) were not bounded", took)
+		}
+		if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) || in != nil || strings.Contains(err.Error(), "then") {
+			t.Fatalf("instance %+v, error %v; want the create's ErrOutcomeUnknown alone", in, err)
+		}
+	})
 }
 
 func TestInstancesCreateRefused(t *testing.T) {

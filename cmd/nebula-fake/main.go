@@ -267,7 +267,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	base := baseURL(cfg.addr, l.Addr())
 	// The banner is queued before stdout is written: a harness starts
 	// calling as soon as it reads stdout, and the banner must come before
-	// the first access-log line.
+	// the access-log line of that first call.
 	logs.printf("nebula-fake: serving the fake Nebula API at %s%s, control routes at %s/_fake/", base, nebulatest.BasePath, base)
 	if ip := net.ParseIP(strings.Trim(hostOf(cfg.addr), "[]")); ip == nil || !ip.IsLoopback() {
 		logs.printf("nebula-fake: warning: %s is reachable beyond this machine, and the control routes need no token", cfg.addr)

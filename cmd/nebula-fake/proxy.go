@@ -111,8 +111,8 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 	}()
 
 	base := baseURL(cfg.addr, l.Addr())
-	// The banner before stdout, as in run: it must come before the first
-	// access-log line.
+	// The banner before stdout, as in run: it must come before the
+	// access-log line of a harness's first call.
 	if p != nil {
 		u, _ := checkproxy.ParseUpstream(cfg.proxy)
 		logs.printf("nebula-fake: checking proxy to %s at %s%s; differences at %s%s", u.Redacted(), base, checkproxy.BasePath, base, checkproxy.DriftPath)
