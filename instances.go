@@ -631,18 +631,14 @@ const defaultLostLooksMin = 5 * time.Second
 // after a success, and returns it. When it finds none, it returns createErr,
 // with what ended the looks when that says more: the caller's context, or
 // several new instances of the name. Each look is a single attempt, and the
-// looks end after twice the schedule's span (at least 5 s):
-// an API that fails every request, as it may when it lost the answer, must
-// not hold an unknown outcome back for minutes, nor get retries.
+// looks end after lostLooksBudget: an API that fails every request, as it
+// may when it lost the answer, must not hold an unknown outcome back for
+// minutes, nor get retries.
 func (s *InstancesService) afterLostAnswer(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption, createErr error) (*Instance, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, withThen(createErr, err)
 	}
-	least := s.lostLooksMin
-	if least <= 0 {
-		least = defaultLostLooksMin
-	}
-	lookCtx, cancel := context.WithTimeout(ctx, max(2*s.lookSpan(), least))
+	lookCtx, cancel := context.WithTimeout(ctx, s.lostLooksBudget())
 	defer cancel()
 	in, err := s.findCreated(lookCtx, name, pre, cfg, append(slices.Clip(opts), WithCallMaxRetries(0)))
 	if err == nil {
@@ -656,6 +652,16 @@ func (s *InstancesService) afterLostAnswer(ctx context.Context, name string, pre
 		return nil, withThen(createErr, ctx.Err())
 	}
 	return nil, createErr
+}
+
+// lostLooksBudget is how long afterLostAnswer looks at most: twice the
+// schedule's span (15 s by default), and at least lostLooksMin (5 s).
+func (s *InstancesService) lostLooksBudget() time.Duration {
+	least := s.lostLooksMin
+	if least <= 0 {
+		least = defaultLostLooksMin
+	}
+	return max(2*s.lookSpan(), least)
 }
 
 // withThen adds to err what happened after it, unless err already says so.

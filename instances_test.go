@@ -826,6 +826,54 @@ func TestInstancesCreateAnswerLostAfterContextEnded(t *testing.T) {
 	}
 }
 
+// The looks after a lost answer end after twice the schedule's span, or
+// lostLooksMin when that is longer.
+func TestLostLooksBudget(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		setup func(*InstancesService)
+		want  time.Duration
+	}{
+		{"defaults", func(*InstancesService) {}, 15 * time.Second}, // 2 × (0.5+1+2+4 s)
+		{"a schedule of milliseconds", fastPolls, 5 * time.Second},
+		{"a longer schedule", func(s *InstancesService) {
+			s.createPoll, s.createPollMax, s.createPollTries = 2*time.Second, 8*time.Second, 4
+		}, 28 * time.Second},
+		{"lostLooksMin set", func(s *InstancesService) { fastPolls(s); s.lostLooksMin = 20 * time.Millisecond }, 20 * time.Millisecond},
+	} {
+		s := &InstancesService{}
+		tc.setup(s)
+		if got := s.lostLooksBudget(); got != tc.want {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// When the caller's context ends while Create looks after a lost answer,
+// the error says so beside the create's own.
+func TestInstancesCreateAnswerLostContextEndsWhileLooking(t *testing.T) {
+	t.Parallel()
+	e := newInstancesEnv(t)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	survey := make(chan struct{}, 1)
+	survey <- struct{}{}
+	e.mock.RegisterResponder("GET", testBase+"/computing/instances", func(req *http.Request) (*http.Response, error) {
+		select {
+		case <-survey:
+		default:
+			cancel() // the first look: the caller gives up
+		}
+		return ok(listOf(0)).response(req)
+	})
+	e.reply("POST", "/computing/instance", status(502, ""))
+	in, err := e.client.Instances.Create(ctx, validCreate())
+	if !errors.Is(err, ErrOutcomeUnknown) || !errors.Is(err, context.Canceled) || in != nil {
+		t.Fatalf("instance %+v, error %v; want ErrOutcomeUnknown and context.Canceled", in, err)
+	}
+}
+
 // The looks after a lost answer are single attempts: an API that failed the
 // create often fails the lists too, and must not get each look's retries.
 // Several new instances of the name are said, not dropped. They were: the
