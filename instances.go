@@ -595,8 +595,8 @@ func (s *InstancesService) findCreated(ctx context.Context, name string, pre pre
 			return nil, &InstanceNotListedError{Name: name, Err: err}
 		}
 		last = err
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			last = fmt.Errorf("%w; then %w", err, cerr)
+		if cerr := ctx.Err(); cerr != nil {
+			last = withThen(err, cerr)
 		}
 		if (try >= tries && slept >= span) || ctx.Err() != nil {
 			break
@@ -635,9 +635,6 @@ const defaultLostLooksMin = 5 * time.Second
 // may when it lost the answer, must not hold an unknown outcome back for
 // minutes, nor get retries.
 func (s *InstancesService) afterLostAnswer(ctx context.Context, name string, pre preCreate, cfg callConfig, opts []CallOption, createErr error) (*Instance, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, withThen(createErr, err)
-	}
 	lookCtx, cancel := context.WithTimeout(ctx, s.lostLooksBudget())
 	defer cancel()
 	in, err := s.findCreated(lookCtx, name, pre, cfg, append(slices.Clip(opts), WithCallMaxRetries(0)))

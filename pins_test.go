@@ -226,6 +226,14 @@ func TestWithPollingEqualBounds(t *testing.T) {
 	}
 }
 
+// itemCount is how many items a list call returned, -1 for no page.
+func itemCount[T any](p *Page[T], err error) (int, error) {
+	if p == nil {
+		return -1, err
+	}
+	return len(p.Items), err
+}
+
 // Every paged list treats its answer alike: a data object without the
 // list it documents (`{}`) is not an empty page but ErrUnexpectedResponse,
 // and the list sent as null is an empty page. Credit history and invoices
@@ -237,32 +245,16 @@ func TestPagedListWithoutItsListIsUnexpected(t *testing.T) {
 		call        func(*Client) (int, error)
 	}{
 		"Billing.CreditHistory": {"/users/credits/history", "credit_history", func(c *Client) (int, error) {
-			p, err := c.Billing.CreditHistory(bg, ListOptions{})
-			if p == nil {
-				return -1, err
-			}
-			return len(p.Items), err
+			return itemCount(c.Billing.CreditHistory(bg, ListOptions{}))
 		}},
 		"Billing.Invoices": {"/users/invoices", "invoices", func(c *Client) (int, error) {
-			p, err := c.Billing.Invoices(bg, ListOptions{})
-			if p == nil {
-				return -1, err
-			}
-			return len(p.Items), err
+			return itemCount(c.Billing.Invoices(bg, ListOptions{}))
 		}},
 		"SSHKeys.List": {"/ssh-keys", "ssh_keys", func(c *Client) (int, error) {
-			p, err := c.SSHKeys.List(bg, ListOptions{})
-			if p == nil {
-				return -1, err
-			}
-			return len(p.Items), err
+			return itemCount(c.SSHKeys.List(bg, ListOptions{}))
 		}},
 		"Instances.List": {"/computing/instances", "", func(c *Client) (int, error) {
-			p, err := c.Instances.List(bg, ListOptions{})
-			if p == nil {
-				return -1, err
-			}
-			return len(p.Items), err
+			return itemCount(c.Instances.List(bg, ListOptions{}))
 		}},
 	}
 	for name, l := range lists {
