@@ -256,9 +256,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logs.printf("nebula-fake: cannot listen on %s (another program, or another nebula-fake, may hold it; -addr 127.0.0.1:0 picks a free port): %v", cfg.addr, err)
 		return exitFail
 	}
-	srv, err := nebulatest.NewServerE(append(opts, nebulatest.WithListener(l))...)
+	// The fake serves from here on, but takes no connection until the
+	// banner is queued: a harness that polls a fixed -addr, rather than
+	// reading stdout, must not get its first request's line before it.
+	gate := newGatedListener(l)
+	srv, err := nebulatest.NewServerE(append(opts, nebulatest.WithListener(gate))...)
 	if err != nil {
-		l.Close()
+		gate.Close()
 		// The file is left as it is: a harness may want to look at it.
 		logs.printf("nebula-fake: -state %s: %v (the file is left unchanged)", cfg.statePath, err)
 		return exitFail
@@ -278,6 +282,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			logs.printf("nebula-fake: warning: -token ignored: the seed token saved in %s is used", cfg.statePath)
 		}
 	}
+	gate.open()
 	// One write, straight to stdout: a reader sees the lines at once, and
 	// nothing more is ever written there.
 	lines := "NEBULA_API_URL=" + base + nebulatest.BasePath + "\nNEBULA_API_KEY=" + srv.Token() + "\nNEBULA_INFERENCE_URL=" + base + "/v1\n"
@@ -302,6 +307,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	logs.printf("nebula-fake: stopped")
 	return exitOK
+}
+
+// gatedListener holds back Accept until open is called: connections wait
+// in the listen backlog meanwhile.
+type gatedListener struct {
+	net.Listener
+	opened, closed      chan struct{}
+	openOnce, closeOnce sync.Once
+}
+
+func newGatedListener(l net.Listener) *gatedListener {
+	return &gatedListener{Listener: l, opened: make(chan struct{}), closed: make(chan struct{})}
+}
+
+func (g *gatedListener) open() { g.openOnce.Do(func() { close(g.opened) }) }
+
+func (g *gatedListener) Accept() (net.Conn, error) {
+	select {
+	case <-g.opened:
+	case <-g.closed:
+		return nil, net.ErrClosed
+	}
+	return g.Listener.Accept()
+}
+
+// Close also ends an Accept still waiting for open.
+func (g *gatedListener) Close() error {
+	g.closeOnce.Do(func() { close(g.closed) })
+	return g.Listener.Close()
 }
 
 func hostOf(addr string) string {

@@ -104,15 +104,11 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 		ReadHeaderTimeout: 60 * time.Second,
 		ErrorLog:          nil,
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(l) // ends with ErrServerClosed
-	}()
-
 	base := baseURL(cfg.addr, l.Addr())
-	// The banner before stdout, as in run: it must come before the
-	// access-log line of a harness's first call.
+	// The banner before serving, as in run: it must come before the
+	// access-log line of a harness's first call, whether the harness
+	// reads stdout or polls a fixed -addr (its connections wait in the
+	// listen backlog meanwhile).
 	if p != nil {
 		u, _ := checkproxy.ParseUpstream(cfg.proxy)
 		logs.printf("nebula-fake: checking proxy to %s at %s%s; differences at %s%s", u.Redacted(), base, checkproxy.BasePath, base, checkproxy.DriftPath)
@@ -122,6 +118,11 @@ func runProxy(ctx context.Context, cfg config, stdout io.Writer, logs *logWriter
 	} else {
 		logs.printf("nebula-fake: replaying the cassettes of %s at %s%s", cfg.replay, base, checkproxy.BasePath)
 	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(l) // ends with ErrServerClosed
+	}()
 	if _, err := io.WriteString(stdout, "NEBULA_API_URL="+base+checkproxy.BasePath+"\n"); err != nil {
 		logs.printf("nebula-fake: warning: cannot write the environment line to stdout: %v", err)
 	}

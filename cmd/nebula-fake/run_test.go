@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -296,4 +297,54 @@ func TestBannerComesBeforeTheFirstRequestLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The fake serves only once its banner is queued: a connection made
+// before that waits in the listen backlog, and is taken once the gate
+// opens; closing the gate ends an Accept that waits.
+func TestGatedListener(t *testing.T) {
+	t.Parallel()
+	l := mustListen(t)
+	g := newGatedListener(l)
+	accepted := make(chan error, 1)
+	go func() {
+		c, err := g.Accept()
+		if err == nil {
+			c.Close()
+		}
+		accepted <- err
+	}()
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Proving that Accept waits takes a wait: without the gate it
+	// returns within a millisecond of the dial.
+	select {
+	case err := <-accepted:
+		t.Fatalf("Accept returned (%v) before the gate opened", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	g.open()
+	if err := <-accepted; err != nil {
+		t.Fatalf("Accept after open: %v", err)
+	}
+
+	closing := newGatedListener(mustListen(t))
+	go func() { _, err := closing.Accept(); accepted <- err }()
+	closing.Close()
+	if err := <-accepted; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept on a gate closed before it opened: %v, want net.ErrClosed", err)
+	}
+	g.Close()
+}
+
+func mustListen(t *testing.T) net.Listener {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
