@@ -124,15 +124,20 @@ var refusedCallHeaders = map[string]bool{
 // WithUserAgent), the headers that change the answer (Accept-Encoding,
 // Range, If-Range, Expect) or the method (X-HTTP-Method-Override,
 // X-HTTP-Method, X-Method-Override), an invalid name, and control
-// characters (TAB, DEL and C1 included) in the name or value. The value is
-// never logged, put in an error or shown to an Observer, and is scrubbed
-// from a transport error that quotes the request's headers.
+// characters (TAB, DEL and C1 included) in the name or value; the refusal
+// never quotes the name (swapped arguments would put the value there). The
+// SDK never logs the value, puts it in an error or shows it to an Observer,
+// and scrubs it from a transport error that quotes the request's headers;
+// an answer that echoes it (a trace id repeated as X-Request-Id) shows it
+// as the server sent it. It is no place for a credential.
 func WithCallHeader(key, value string) CallOption {
 	return CallOption{apply: func(c *callConfig) error {
 		name := textproto.CanonicalMIMEHeaderKey(key)
 		switch {
 		case !validHeaderName(key):
-			return fmt.Errorf("WithCallHeader: %.40q is not a valid header name", key)
+			// Not quoted: with the arguments swapped, the name is a
+			// value, maybe a credential.
+			return fmt.Errorf("WithCallHeader: the header name (%d bytes, not shown) is not valid: a name is letters, digits and !#$%%&'*+-.^_`|~ (are the name and the value swapped?)", len(key))
 		case refusedCallHeaders[name]:
 			return fmt.Errorf("WithCallHeader: the SDK sets %s itself", name)
 		case hasControlOrC1(value):

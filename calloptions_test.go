@@ -343,6 +343,24 @@ func TestWithCallHeaderRefusesTheSDKsHeaders(t *testing.T) {
 	}
 }
 
+// A name refused as invalid is not quoted: with the arguments swapped, it
+// is the value, maybe a key or a bearer token (an "ak_" key showed 37 of
+// its characters).
+func TestWithCallHeaderNeverQuotesARefusedName(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t)
+	rec := e.anyRequest(ok(docsList))
+	for _, name := range []string{"ak_WT2l5Rw8Rv8Mp7Q7fLh7dFgEDl_EMAntCsqlxhEsu=", "Bearer zqxv-Plover-7781-mint"} {
+		_, err := e.client.APIKeys.List(bg, WithCallHeader(name, "X-Upstream-Key"))
+		if !errors.Is(err, ErrInvalidArgument) || strings.Contains(err.Error(), "Rv8Mp7") || strings.Contains(err.Error(), "Plover") {
+			t.Errorf("WithCallHeader(%q, …): %v", name, err)
+		}
+	}
+	if rec.count() != 0 {
+		t.Fatalf("%d requests sent", rec.count())
+	}
+}
+
 // Headers that change what the answer is or what the request does are the
 // SDK's too: Accept-Encoding made the transport hand over a gzipped body
 // (a created key's value lost as ErrUnexpectedResponse), Range a part of

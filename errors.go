@@ -5,14 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
-	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -364,8 +360,8 @@ func stripTags(s string) string {
 // leaves part of one. Should a known secret still show (a replacement that
 // happens to spell it), the whole message is withheld.
 func scrub(text string, secrets []string, limit int) string {
-	forms := secretForms(secrets)
-	text = redactSecrets(text, forms)
+	known := knownSecrets(secrets)
+	text = redactSecrets(text, known)
 
 	var b strings.Builder
 	b.Grow(min(len(text), limit+3))
@@ -391,98 +387,10 @@ func scrub(text string, secrets []string, limit int) string {
 		n += width
 	}
 	out := b.String()
-	for _, f := range forms {
-		if strings.Contains(out, f) {
-			return "[message withheld: it contained a credential]"
-		}
+	if len(known) > 0 && redactSpelled(out, known) != out {
+		return "[message withheld: it contained a credential]"
 	}
 	return out
-}
-
-// redactSecrets replaces every form of a known secret (from secretForms),
-// then every "ak_" key value and every JWT-looking run, in text.
-func redactSecrets(text string, forms []string) string {
-	for _, f := range forms {
-		text = strings.ReplaceAll(text, f, redactedText)
-	}
-	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
-	return redactRuns(text, "eyJ", minJWTRun, "[REDACTED-JWT]")
-}
-
-// secretForms lists every way a server may echo the secrets: as they are,
-// URL-escaped, JSON-escaped (Go's style, the plain style of FastAPI and
-// JavaScript, and ASCII-only \u escapes in lower and upper case, as Python's
-// json module writes them by default) and HTML-escaped.
-// Secrets shorter than minSecretLen are left out: they would match ordinary
-// words.
-func secretForms(secrets []string) []string {
-	if len(secrets) == 0 {
-		return nil
-	}
-	var forms []string
-	seen := map[string]bool{}
-	add := func(f string) {
-		if len(f) >= minSecretLen && !seen[f] {
-			seen[f] = true
-			forms = append(forms, f)
-		}
-	}
-	for _, s := range secrets {
-		add(s)
-		add(url.QueryEscape(s))
-		add(url.PathEscape(s))
-		if j, err := json.Marshal(s); err == nil {
-			add(string(j[1 : len(j)-1]))
-		}
-		add(plainJSON.Replace(s))
-		add(asciiJSON(s, "\\u%04x"))
-		add(asciiJSON(s, "\\u%04X"))
-		add(strings.ReplaceAll(asciiJSON(s, "\\u%04x"), "/", `\/`)) // PHP's json_encode
-		add(html.EscapeString(s))
-		for _, r := range htmlEscapers {
-			add(r.Replace(s))
-		}
-	}
-	// Longest first, so that a form never leaves part of a longer one.
-	slices.SortFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	return forms
-}
-
-// plainJSON escapes a JSON string body as most servers do (Python's json
-// with ensure_ascii=False, as FastAPI answers; JavaScript's JSON.stringify):
-// quotes, backslashes and controls only, where Go's json.Marshal also
-// escapes '<', '>' and '&'. It is a secret's form only when the secret holds
-// a quote or a backslash together with one of those (else another form is
-// the same); controls do not occur in credentials.
-var plainJSON = strings.NewReplacer(`"`, `\"`, `\`, `\\`)
-
-// htmlEscapers write the apostrophe and quote as other HTML escapers do
-// than Go's html.EscapeString (&#39; and &#34;): Python's (&#x27;), PHP's
-// htmlspecialchars (&#039;) and HTML5's (&apos;), each with &quot;.
-var htmlEscapers = [...]*strings.Replacer{
-	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#x27;"),
-	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#039;"),
-	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;"),
-}
-
-// asciiJSON escapes s as a JSON string body that holds only ASCII, with
-// format for each \u escape.
-func asciiJSON(s, format string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20 || r >= 0x7f:
-			for _, u := range utf16.Encode([]rune{r}) {
-				fmt.Fprintf(&b, format, u)
-			}
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // minSecretLen is the shortest known secret scrub looks for; shorter ones

@@ -64,7 +64,7 @@ func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 				continue
 			}
 			if forms == nil {
-				forms = secretForms(secrets)
+				forms = knownSecrets(secrets)
 			}
 			vs[i] = redactSecrets(v, forms)
 		}

@@ -73,7 +73,7 @@ func scrubError(err error, secrets []string) error {
 		return err
 	}
 	text := err.Error()
-	if redactSecrets(text, secretForms(secrets)) == text {
+	if redactSecrets(text, knownSecrets(secrets)) == text {
 		return err
 	}
 	return &scrubbedError{text: scrub(text, secrets, maxErrorTextLen), err: err}
