@@ -88,4 +88,3 @@ func asciiJSON(s, format string) string {
 	}
 	return b.String()
 }
-
