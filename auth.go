@@ -207,21 +207,33 @@ func (l *loginSource) Token(ctx context.Context) (string, error) {
 	}
 }
 
+// errLoginPanicked is what the goroutines waiting for a login get when it
+// panicked (an Observer's or a log handler's panic, which goes on to the
+// caller that ran the login).
+var errLoginPanicked = errors.New("nebula: the login this call waited for panicked")
+
 func (l *loginSource) run(ctx context.Context, f *loginFlight) {
 	got := l.now()
-	sess, err := l.auth.Login(ctx, l.username, l.password)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if err == nil {
-		l.token, l.refresh = sess.Token.Reveal(), time.Time{}
-		if !sess.ExpiresAt.IsZero() {
-			l.refresh = refreshAt(got, sess.ExpiresAt)
+	var sess *Session
+	err := errLoginPanicked // unless Login returns
+	// Deferred, so that a panic in Login still ends the flight: the
+	// waiters get errLoginPanicked and the next call logs in again, where
+	// the Client would otherwise wait for this login for ever.
+	defer func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if err == nil {
+			l.token, l.refresh = sess.Token.Reveal(), time.Time{}
+			if !sess.ExpiresAt.IsZero() {
+				l.refresh = refreshAt(got, sess.ExpiresAt)
+			}
+			f.token = l.token
 		}
-		f.token = l.token
-	}
-	f.err = err
-	l.flight = nil
-	close(f.done)
+		f.err = err
+		l.flight = nil
+		close(f.done)
+	}()
+	sess, err = l.auth.Login(ctx, l.username, l.password)
 }
 
 // invalidate drops the cached JWT after the API refused it, unless another

@@ -1,6 +1,7 @@
 package nebula
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -286,5 +287,50 @@ func TestWithLoginRefusedSendsNothingElse(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), testPassword) {
 		t.Fatalf("error carries the password: %v", err)
+	}
+}
+
+// panicOnFirstLogin is an Observer with a bug: it panics at the start of
+// the first login.
+type panicOnFirstLogin struct{ panicked atomic.Bool }
+
+func (o *panicOnFirstLogin) CallStart(ctx context.Context, info CallInfo) context.Context {
+	if info.Operation == "Login" && !o.panicked.Swap(true) {
+		panic("observer bug")
+	}
+	return ctx
+}
+func (o *panicOnFirstLogin) AttemptDone(context.Context, CallInfo, AttemptInfo) {}
+func (o *panicOnFirstLogin) CallDone(context.Context, CallInfo, CallResult)     {}
+
+// A panic during WithLogin's login (an Observer's, a log handler's) goes
+// on to the caller, and the Client logs in again on the next call: the
+// login stayed "in flight" for ever, and every later call waited for it
+// until its context ended (for ever with context.Background()).
+func TestWithLoginRecoversFromAPanicDuringLogin(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, WithLogin("u@example.com", testPassword), WithObserver(&panicOnFirstLogin{}))
+	logins := &recorder{}
+	e.mock.RegisterResponder("POST", testBase+"/login", func(req *http.Request) (*http.Response, error) {
+		logins.add(req)
+		return loginAnswer(makeJWT(fmt.Sprintf(`{"sub":"u","exp":%d}`, time.Now().Add(time.Hour).Unix()))).response(req)
+	})
+	lists := e.reply("GET", "/api_keys", ok(docsList))
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the Observer's panic did not reach the caller")
+			}
+		}()
+		e.client.APIKeys.List(bg)
+	}()
+	// Bounded, so that the test fails rather than hangs without the fix.
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	if _, err := e.client.APIKeys.List(ctx); err != nil {
+		t.Fatalf("the call after the panic: %v", err)
+	}
+	if logins.count() != 1 || lists.count() != 1 {
+		t.Errorf("%d logins and %d lists, want 1 and 1", logins.count(), lists.count())
 	}
 }
