@@ -156,3 +156,40 @@ func TestRateLimitNeverCarriesASecret(t *testing.T) {
 		}
 	}
 }
+
+// Another RoundTripper's header map may name its headers in any case, and a
+// name may hold the token (a proxy that echoes the request as headers):
+// Response.Header drops every cookie whatever the case, and scrubs names as
+// it scrubs values. "set-cookie" in lower case was kept.
+func TestResponseHeaderOfOtherRoundTripperCookiesAndNames(t *testing.T) {
+	t.Parallel()
+	rt := roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Header: http.Header{
+				"set-cookie":          {"session=zq9-Mx7vP2wLr4Kt"},
+				"SET-COOKIE2":         {"old=zq9-Mx7vP2wLr4Kt"},
+				"X-Echo-" + testToken: {"1"},
+				"X-Echo-[REDACTED]":   {"0"},
+				"Content-Type":        {"application/json"},
+			},
+			Body:    io.NopCloser(strings.NewReader(`{"status":"success","data":[]}`)),
+			Request: req,
+		}, nil
+	})
+	c, err := NewClient(WithToken(testToken), WithBaseURL(testBase), WithHTTPClient(&http.Client{Transport: rt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp Response
+	if _, err := c.APIKeys.List(bg, WithResponseInto(&resp)); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(resp)
+	if strings.Contains(string(js), "zq9-Mx7vP2wLr4Kt") || strings.Contains(string(js), testToken) {
+		t.Errorf("Response shows a cookie or the token: %s", js)
+	}
+	if got := resp.Header["X-Echo-[REDACTED]"]; len(got) != 2 || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("Response.Header %v: want both X-Echo-[REDACTED] values and Content-Type kept", resp.Header)
+	}
+}
