@@ -87,7 +87,8 @@ func (a *App) imageGenerateCommand() *cobra.Command {
 		Short: "Generate an image with a model (billed) and write it to FILE",
 		Long: `Generates an image from a prompt and writes it to FILE (more than one image:
 FILE, then FILE with -1, -2 ... before its extension). Files are written under
-a temporary name and renamed when complete.`,
+a temporary name and renamed when complete; "-O -" writes the PNG to stdout
+(several, one after another) and nothing else.`,
 		Example: `  nebula image generate --model black-forest-labs/FLUX.1-schnell --prompt "a red fox" -O fox.png`,
 		Args:    cobra.NoArgs,
 		RunE: a.run(func(cmd *cobra.Command, _ []string) error {
@@ -98,8 +99,10 @@ a temporary name and renamed when complete.`,
 			if req.Model == "" || req.Prompt == "" || outFile == "" {
 				return usagef("--model, --prompt and -O FILE are required")
 			}
-			if err := checkWritable(outFile); err != nil {
-				return err
+			if outFile != "-" {
+				if err := checkWritable(outFile); err != nil {
+					return err
+				}
 			}
 			if cmd.Flags().Changed("seed") {
 				req.Seed = &seed
@@ -114,6 +117,15 @@ a temporary name and renamed when complete.`,
 					return &unknownError{err, "the image may have been generated (and billed); nothing was written"}
 				}
 				return err
+			}
+			if outFile == "-" {
+				// The PNGs alone, one after another: stdout is the image.
+				for _, im := range images {
+					if _, err := a.Out.Write(im.PNG); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 			var rows []generatedView
 			for i, im := range images {
@@ -142,6 +154,6 @@ a temporary name and renamed when complete.`,
 	f.IntVar(&req.Steps, "steps", 0, "inference steps (default: the model's)")
 	f.Float64Var(&req.GuidanceScale, "guidance-scale", 0, "how closely the image follows the prompt")
 	f.Int64Var(&seed, "seed", 0, "a seed, for a reproducible image")
-	f.StringVarP(&outFile, "output-file", "O", "", "the file to write (PNG)")
+	f.StringVarP(&outFile, "output-file", "O", "", "the file to write (PNG; - for stdout)")
 	return c
 }

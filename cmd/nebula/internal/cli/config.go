@@ -111,11 +111,29 @@ func saveConfig(c *Config, path string) error {
 	})
 }
 
-// writeAtomic writes a new file at path through a temporary file in the same
-// directory (mode 0600), renamed to path only when write and close succeed;
-// otherwise the temporary file is removed and path is left as it was.
+// writeAtomic writes a file under a temporary name and renames it onto path
+// when complete, 0600: a failed write never leaves a file under path, and
+// an existing file stays as it was. A symbolic link is followed (the file it
+// names is replaced, the link kept: a config file managed as a dotfile
+// stays one); a FIFO or a device (/dev/null, /dev/stdout) is written
+// through, since renaming onto it would replace it with a file.
 func writeAtomic(path string, write func(*os.File) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	target, fi, err := resolveOutput(path)
+	if err != nil {
+		return err
+	}
+	if fi != nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(target, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		if err := write(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -137,14 +155,47 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	return os.Rename(f.Name(), target)
+}
+
+// resolveOutput is where writing path goes: path, or the file its symbolic
+// links name, and what is there now (nil when nothing is). A directory is
+// bad input.
+func resolveOutput(path string) (string, os.FileInfo, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return path, nil, nil
+	case err != nil:
+		return "", nil, usagef("cannot write %s: %v", path, err)
+	}
+	target := path
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if target, err = filepath.EvalSymlinks(path); err != nil {
+			return "", nil, usagef("cannot write %s: the link leads nowhere: %v", path, err)
+		}
+		if fi, err = os.Stat(target); err != nil {
+			return "", nil, usagef("cannot write %s: %v", path, err)
+		}
+	}
+	if fi.IsDir() {
+		return "", nil, usagef("cannot write %s: it is a directory (give a file name)", path)
+	}
+	return target, fi, nil
 }
 
 // checkWritable makes sure a file can be written at path before anything is
 // sent (a download or a generated image must not be lost for want of a
-// directory): bad input otherwise.
+// directory, or to a directory of that name): bad input otherwise.
 func checkWritable(path string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	target, fi, err := resolveOutput(path)
+	if err != nil {
+		return err
+	}
+	if fi != nil && !fi.Mode().IsRegular() {
+		return nil // written through; a FIFO's open would wait for a reader
+	}
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".tmp-*")
 	if err != nil {
 		return usagef("cannot write %s: %v", path, err)
 	}

@@ -190,3 +190,60 @@ func TestVersion(t *testing.T) {
 		t.Fatal("version sent a request")
 	}
 }
+
+// "-O -" writes the generated PNG to stdout, and nothing else: it wrote the
+// result table there, and the image to a file named "-".
+func TestImageGenerateToStdout(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.run("image", "generate", "--model", "black-forest-labs/FLUX.1-schnell", "--prompt", "a red fox", "-O", "-")
+	if r.code != ExitOK || !strings.HasPrefix(r.out, "\x89PNG") {
+		t.Fatalf("exit %d, stdout %.40q, stderr %q", r.code, r.out, r.err)
+	}
+}
+
+// An existing directory as -O is bad input, found before the request is
+// sent: the image was generated (and billed), then lost when the rename
+// onto the directory failed.
+func TestOutputFileThatIsADirectory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	before := h.requests()
+	for _, args := range [][]string{
+		{"image", "generate", "--model", "black-forest-labs/FLUX.1-schnell", "--prompt", "a red fox", "-O", dir},
+		{"billing", "invoice", "download", "3688", "-O", dir},
+	} {
+		if r := h.run(args...); r.code != ExitUsage || !strings.Contains(r.err, "is a directory") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.err)
+		}
+	}
+	if n := h.requests() - before; n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+}
+
+// -O through a symbolic link writes the file the link names and keeps the
+// link, which was replaced by a new file.
+func TestOutputFileThroughALink(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "real.pdf"), filepath.Join(dir, "link.pdf")
+	if err := os.WriteFile(real, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun("billing", "invoice", "download", "3688", "-O", link)
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Fatalf("the link was replaced: %v %v", fi, err)
+	}
+	if data, _ := os.ReadFile(real); !bytes.HasPrefix(data, []byte("%PDF-")) {
+		t.Fatalf("the linked file holds %.20q", data)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Fatalf("files: %v", entries)
+	}
+}
