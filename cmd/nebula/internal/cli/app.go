@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
 	"time"
 
@@ -121,8 +122,24 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return ExitOK
 	}
 	code, msg := a.classify(a.ctx, err)
-	fmt.Fprintln(a.Err, msg)
+	fmt.Fprintln(a.Err, redactCredentials(msg))
 	return code
+}
+
+// credentialRuns are an API key value and a JWT as the SDK recognises them
+// ("ak_" or "eyJ" and a run of token characters), for the errors the SDK
+// did not write: cobra's quote the argument they refuse, and a key typed
+// where a command or a flag value goes ("nebula auth login ak_...") was
+// printed whole.
+var credentialRuns = regexp.MustCompile(`ak_[A-Za-z0-9_.+/=-]{16,}|eyJ[A-Za-z0-9_.+/=-]{12,}`)
+
+func redactCredentials(msg string) string {
+	return credentialRuns.ReplaceAllStringFunc(msg, func(run string) string {
+		if strings.HasPrefix(run, "ak_") {
+			return "ak_[REDACTED]"
+		}
+		return "[REDACTED-JWT]"
+	})
 }
 
 // usageError is bad usage or input found before anything was sent.

@@ -247,3 +247,17 @@ func TestOutputFileThroughALink(t *testing.T) {
 		t.Fatalf("files: %v", entries)
 	}
 }
+
+// A key typed where a command or a flag value goes is refused without
+// being printed: cobra's errors quote the argument, and showed the key.
+func TestAKeyTypedAsAnArgumentNeverPrints(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	const key = "ak_Zq7vPlover7781MintXw3Rt9Ks2Lm4Nb6"
+	for _, args := range [][]string{{"auth", "login", key}, {"auth", key}, {key}, {"--context", key, "billing", "balance"}, {"billing", "balance", "-o", key}} {
+		r := h.run(args...)
+		if r.code != ExitUsage || strings.Contains(r.out+r.err, "Plover") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.out, r.err)
+		}
+	}
+}
