@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -44,6 +45,23 @@ func createdView(k *nebula.CreatedAPIKey) apiKeyView {
 
 const keyOnceWarning = "Save this key now: the API never shows its value again.\n"
 
+// lostKeyError is a created key whose value could not be written (stdout
+// closed, a full disk): it is lost, so the key is useless and only to be
+// deleted.
+func lostKeyError(k *nebula.CreatedAPIKey, err error) error {
+	return fmt.Errorf("the key %q was created (ID %s), but its value could not be written: %w\nits value is lost: delete the key with\n  nebula api-key delete %s", k.Name, k.ID, err, k.ID)
+}
+
+// rotatedTime is the time rotatedName adds to a key's name.
+var rotatedTime = regexp.MustCompile(`-[0-9]{8}-[0-9]{6}$`)
+
+// rotatedName names the key that replaces one called name: name and the
+// time, in place of the time an earlier rotation added, so that the name
+// does not grow by 16 characters at every rotation.
+func rotatedName(name string, now time.Time) string {
+	return rotatedTime.ReplaceAllString(name, "") + "-" + now.UTC().Format("20060102-150405")
+}
+
 func (a *App) apiKeyCommand() *cobra.Command {
 	var description string
 	create := &cobra.Command{
@@ -53,6 +71,9 @@ func (a *App) apiKeyCommand() *cobra.Command {
   nebula api-key create ci --columns key --no-header > ci.key`,
 		Args: cobra.ExactArgs(1),
 		RunE: withPrinterClient(a, createdKeyColumns, func(cmd *cobra.Command, args []string, p *printer[apiKeyView], client *nebula.Client) error {
+			if err := p.mustShow("KEY"); err != nil {
+				return err
+			}
 			k, err := client.APIKeys.Create(cmd.Context(), nebula.CreateAPIKeyRequest{Name: args[0], Description: description})
 			if err != nil {
 				if errors.Is(err, nebula.ErrOutcomeUnknown) {
@@ -61,7 +82,10 @@ func (a *App) apiKeyCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprint(a.Err, keyOnceWarning)
-			return p.one(createdView(k))
+			if err := p.one(createdView(k)); err != nil {
+				return lostKeyError(k, err)
+			}
+			return nil
 		}),
 	}
 	create.Flags().StringVar(&description, "description", "", "what the key is for")
@@ -100,6 +124,9 @@ and the command exits 1: the old key then still works.`,
 		Example: "  nebula api-key rotate 42\n  nebula api-key rotate 42 --name ci-2025 -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: withPrinterClient(a, createdKeyColumns, func(cmd *cobra.Command, args []string, p *printer[apiKeyView], client *nebula.Client) error {
+			if err := p.mustShow("KEY"); err != nil {
+				return err
+			}
 			old := nebula.ID(args[0])
 			req := nebula.CreateAPIKeyRequest{Name: rotName, Description: rotDescription}
 			if req.Name == "" || !cmd.Flags().Changed("description") {
@@ -115,7 +142,7 @@ and the command exits 1: the old key then still works.`,
 							// The API refuses a second key of the same
 							// name, and the old one lives until the new
 							// one exists.
-							req.Name = k.Name + "-" + time.Now().UTC().Format("20060102-150405")
+							req.Name = rotatedName(k.Name, time.Now())
 						}
 						if !cmd.Flags().Changed("description") {
 							req.Description = k.Description
@@ -129,8 +156,11 @@ and the command exits 1: the old key then still works.`,
 			k, err := client.APIKeys.Rotate(cmd.Context(), old, req)
 			if k != nil {
 				fmt.Fprint(a.Err, keyOnceWarning)
-				if perr := p.one(createdView(k)); perr != nil && err == nil {
-					err = perr
+				if perr := p.one(createdView(k)); perr != nil {
+					if err != nil {
+						return fmt.Errorf("%w\nthe old key %s was not deleted and still works (%v)", lostKeyError(k, perr), old, err)
+					}
+					return fmt.Errorf("%w\nthe old key %s was deleted: create a new key with nebula api-key create", lostKeyError(k, perr), old)
 				}
 			}
 			if err != nil {

@@ -3,11 +3,14 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	nebula "github.com/nebula-sdk/nebula-go"
 	"github.com/nebula-sdk/nebula-go/nebulatest"
 )
 
@@ -259,5 +262,71 @@ func TestAKeyTypedAsAnArgumentNeverPrints(t *testing.T) {
 		if r.code != ExitUsage || strings.Contains(r.out+r.err, "Plover") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.out, r.err)
 		}
+	}
+}
+
+func TestRotatedNameDoesNotGrow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 5, 13, 22, 2, 0, time.UTC)
+	for name, want := range map[string]string{
+		"ci":                                 "ci-20261205-132202",
+		"ci-20261204-090000":                 "ci-20261205-132202",
+		"ci-20261204-090000-20261205-100000": "ci-20261204-090000-20261205-132202",
+		"ci-2025":                            "ci-2025-20261205-132202",
+	} {
+		if got := rotatedName(name, now); got != want {
+			t.Errorf("rotatedName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// A table without the key column would lose a new key's value for good:
+// create and rotate refuse it before sending. They created the key, left
+// its value out, and still said "Save this key now".
+func TestAPIKeyColumnsMustShowTheKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("api-key", "create", "ci", "-o", "json")
+	var created apiKeyView
+	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		t.Fatal(err)
+	}
+	before := h.requests()
+	for _, args := range [][]string{
+		{"api-key", "create", "ci5", "--columns", "id,name"},
+		{"api-key", "rotate", string(created.ID), "--columns", "id"},
+	} {
+		if r := h.run(args...); r.code != ExitUsage || !strings.Contains(r.err, "--columns must include key") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.err)
+		}
+	}
+	if n := h.requests() - before; n != 0 {
+		t.Fatalf("%d requests sent", n)
+	}
+	h.mustRun("api-key", "create", "ci6", "--columns", "key", "--no-header")
+}
+
+// failingWriter is a stdout that cannot be written (a closed pipe, a full
+// disk).
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// A key created whose value cannot be written is lost: the error says it
+// was created, and how to delete it.
+func TestAPIKeyCreatedButNotWritten(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	errw := &syncBuffer{}
+	code := h.app(failingWriter{}, errw).Run(h.ctx, []string{"api-key", "create", "lost"})
+	keys := h.srv.Keys()
+	var id nebula.ID
+	for _, k := range keys {
+		if k.Name == "lost" {
+			id = k.ID
+		}
+	}
+	if code != ExitFailed || id == "" || !strings.Contains(errw.String(), "nebula api-key delete "+string(id)) {
+		t.Fatalf("exit %d, key %q, stderr %q", code, id, errw.String())
 	}
 }

@@ -29,6 +29,21 @@ type printer[T any] struct {
 	noHeader bool
 }
 
+// mustShow refuses, as bad input, output that would leave out the column
+// name (a created key's value, which the API shows once). JSON and YAML
+// show every field.
+func (p *printer[T]) mustShow(name string) error {
+	if p.format != "table" {
+		return nil
+	}
+	for _, c := range p.cols {
+		if c.name == name {
+			return nil
+		}
+	}
+	return usagef("--columns must include %s: the API shows a new key's value only once; nothing was sent", strings.ToLower(name))
+}
+
 func newPrinter[T any](a *App, all columns[T]) (*printer[T], error) {
 	p := &printer[T]{w: a.Out, format: strings.ToLower(a.global.output), noHeader: a.global.noHeader}
 	switch p.format {
