@@ -171,6 +171,12 @@ stops waiting (exit 130) and never deletes the instance.`,
 			if wait {
 				got, err := waitInstance(cmd.Context(), client, in.ID, statusRunning, prog)
 				if err != nil {
+					// The instance exists (and is billed) whatever
+					// ended the wait: stdout says which it is.
+					prog.done()
+					if perr := p.one(instanceRow{Instance: *in}, instanceView1); perr != nil {
+						err = errors.Join(err, perr)
+					}
 					return a.waitError(cmd.Context(), err, in.ID, name, statusRunning)
 				}
 				if got != nil {
@@ -369,17 +375,19 @@ func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Comman
 	return c
 }
 
-// waitError explains a wait that ended without the status: Ctrl-C leaves
-// the instance as it is.
+// waitError explains a wait that ended without the status, Ctrl-C or a
+// failure (the API failing its reads): the instance is left as it is, and
+// the message says how to wait again.
 func (a *App) waitError(ctx context.Context, err error, id nebula.ID, name string, st instStatus) error {
-	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		who := "instance " + string(id)
-		if name != "" {
-			who = fmt.Sprintf("instance %s (%q)", id, name)
-		}
-		return &interruptedError{err, fmt.Sprintf("stopped waiting; %s was left as it is (nothing was deleted): run\n  nebula instance wait %s --status %s\nto wait again", who, id, st)}
+	who := "instance " + string(id)
+	if name != "" {
+		who = fmt.Sprintf("instance %s (%q)", id, name)
 	}
-	return err
+	again := fmt.Sprintf("run\n  nebula instance wait %s --status %s\nto wait again", id, st)
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		return &interruptedError{err, fmt.Sprintf("stopped waiting; %s was left as it is (nothing was deleted): %s", who, again)}
+	}
+	return fmt.Errorf("%w\nwaiting for %s to be %s failed; it was left as it is: %s", err, who, st, again)
 }
 
 // completeInstances offers the active instances' names for an ID|NAME

@@ -356,3 +356,24 @@ func TestPartialTree(t *testing.T) {
 		t.Fatalf("%q", r.out)
 	}
 }
+
+// A create whose wait then fails (the API failing its reads) made the
+// instance: stdout shows it, and the error says how to wait again. It said
+// nothing of the instance, and exit 1 read as "not created".
+func TestCreateWaitFailsAfterTheCreate(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nebulatest.WithBootTime(time.Hour))
+	h.sshKey()
+	h.srv.Inject(nebulatest.Fault{Method: "GET", Path: "/computing/instance/", Status: 500, Times: -1})
+	r := h.run("instance", "create", "trainer", "--product", testProduct, "--image", testImage, "--ssh-key", "1", "--wait", "--columns", "id", "--no-header")
+	ins := h.srv.Instances()
+	if len(ins) != 1 {
+		t.Fatalf("%d instances", len(ins))
+	}
+	var id string
+	for id = range ins {
+	}
+	if r.code != ExitFailed || strings.TrimSpace(r.out) != id || !strings.Contains(r.err, "nebula instance wait "+id+" --status Running") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
+	}
+}
