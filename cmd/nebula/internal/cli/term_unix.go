@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -27,13 +28,34 @@ func readPassword(f *os.File) (string, error) {
 	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlGetTermios, uintptr(unsafe.Pointer(&old))); errno != 0 {
 		return "", errno
 	}
+	restore := func() { syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlSetTermios, uintptr(unsafe.Pointer(&old))) }
+	// Ctrl-C (or a hang-up, a kill) at the prompt would end the process
+	// before the deferred restore runs, leaving the terminal without
+	// echo: catch it (from before echo goes off), turn echo back on, and
+	// let the signal end the process as it would have.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	defer func() {
+		signal.Stop(sigs)
+		close(done)
+	}()
+	go func() {
+		select {
+		case sig := <-sigs:
+			restore()
+			signal.Reset(sig)
+			syscall.Kill(syscall.Getpid(), sig.(syscall.Signal))
+		case <-done:
+		}
+	}()
 	quiet := old
 	quiet.Lflag &^= syscall.ECHO
 	quiet.Lflag |= syscall.ICANON | syscall.ISIG
 	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlSetTermios, uintptr(unsafe.Pointer(&quiet))); errno != 0 {
 		return "", errno
 	}
-	defer syscall.Syscall(syscall.SYS_IOCTL, fd, ioctlSetTermios, uintptr(unsafe.Pointer(&old)))
+	defer restore()
 	line, err := bufio.NewReader(io.LimitReader(f, 64<<10)).ReadString('\n')
 	if err != nil && err != io.EOF {
 		return "", err
