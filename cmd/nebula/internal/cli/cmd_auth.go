@@ -71,14 +71,16 @@ func (a *App) login(cmd *cobra.Command, _ []string) error {
 	if name == "" {
 		name = "default"
 	}
+	// --api-url, then NEBULA_API_URL, then the context's: the order every
+	// other command follows (the context's came before the variable).
 	url := a.global.apiURL
+	if url == "" {
+		url = a.env("NEBULA_API_URL")
+	}
 	if url == "" {
 		if c := cfg.find(name); c != nil {
 			url = c.APIURL
 		}
-	}
-	if url == "" {
-		url = a.env("NEBULA_API_URL")
 	}
 	key, err := a.readKey()
 	if err != nil {

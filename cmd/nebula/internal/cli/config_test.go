@@ -190,3 +190,22 @@ func TestMask(t *testing.T) {
 		}
 	}
 }
+
+// auth login takes its URL as every other command does: --api-url, then
+// NEBULA_API_URL, then the context's. It checked and saved the key against
+// the context's URL though NEBULA_API_URL said otherwise.
+func TestLoginURLFollowsTheEnvironmentOverTheContext(t *testing.T) {
+	t.Parallel()
+	h := loggedOut(t)
+	h.stdin = seedToken + "\n"
+	// A context whose saved URL nothing answers.
+	if err := os.WriteFile(h.vars["NEBULA_CONFIG"], []byte("active_context = 'default'\n[[contexts]]\nname = 'default'\napi_url = 'http://127.0.0.1:9/api/v1'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h.vars["NEBULA_API_URL"] = h.srv.URL
+	h.mustRun("auth", "login")
+	data, _ := os.ReadFile(h.vars["NEBULA_CONFIG"])
+	if !bytes.Contains(data, []byte(h.srv.URL)) {
+		t.Fatalf("config:\n%s", data)
+	}
+}
