@@ -236,7 +236,12 @@ var sshKeyTypes = map[string]int{
 
 // privateKeyMarkers betray a private key: PEM and OpenSSH armour, PKCS#8,
 // PuTTY's .ppk files.
-var privateKeyMarkers = []string{"-----BEGIN", "PRIVATE KEY", "PuTTY-User-Key-File"}
+var privateKeyMarkers = []string{"PRIVATE KEY", "PuTTY-User-Key-File"}
+
+// armourMarkers betray a key in an armour the API does not take: a PEM
+// public key (openssl's, ssh-keygen -e -m PEM) or an SSH2 one (RFC 4716,
+// ssh-keygen -e).
+var armourMarkers = []string{"-----BEGIN", "---- BEGIN SSH2"}
 
 // checkPublicKey checks that s is one OpenSSH public-key line and returns it
 // without its trailing line break, and its base64 part. Its errors never
@@ -246,6 +251,11 @@ func checkPublicKey(s string) (line, blob string, err error) {
 	for _, m := range privateKeyMarkers {
 		if strings.Contains(s, m) {
 			return "", "", invalidArgument("%s holds a private key, which was not sent: pass the public key (the .pub file, or the output of ssh-keygen -y)", what)
+		}
+	}
+	for _, m := range armourMarkers {
+		if strings.Contains(s, m) {
+			return "", "", invalidArgument("%s is in PEM or SSH2 armour, which the API does not take; nothing was sent: pass the OpenSSH form, one line such as \"ssh-ed25519 AAAA... comment\" (ssh-keygen -i -f FILE converts an SSH2 key, ssh-keygen -i -m PKCS8 -f FILE a PEM one)", what)
 		}
 	}
 	line = strings.TrimSuffix(s, "\n")

@@ -740,3 +740,24 @@ func TestSSHKeysBadInputSendsNothing(t *testing.T) {
 		t.Fatalf("%d requests sent for bad input", n)
 	}
 }
+
+// A public key in PEM or SSH2 armour (openssl rsa -pubout, ssh-keygen -e)
+// is refused as the form the API does not take, not as a private key.
+func TestSSHKeysCreateRefusesArmouredPublicKeys(t *testing.T) {
+	t.Parallel()
+	for name, pasted := range map[string]string{
+		"pem":     "-----BEGIN PUBLIC KEY-----\n" + fakeBase64Block("0\x82\x01\"0\r\x06\t", 294, 9) + "-----END PUBLIC KEY-----\n",
+		"pem rsa": "-----BEGIN RSA PUBLIC KEY-----\n" + fakeBase64Block("0\x82\x01\n\x02\x82", 270, 10) + "-----END RSA PUBLIC KEY-----\n",
+		"ssh2":    "---- BEGIN SSH2 PUBLIC KEY ----\nComment: \"256-bit ED25519, converted by me\"\n" + fakeBase64Block("\x00\x00\x00\x0bssh-ed25519", 51, 11) + "---- END SSH2 PUBLIC KEY ----\n",
+	} {
+		e := newTestEnv(t)
+		rec := e.anyRequest(ok(docsSSHKeyCreate))
+		_, err := e.client.SSHKeys.Create(bg, CreateSSHKeyRequest{Name: "laptop", PublicKey: pasted})
+		if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "armour") || strings.Contains(err.Error(), "private") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if rec.count() != 0 {
+			t.Fatalf("%s: %d requests sent", name, rec.count())
+		}
+	}
+}

@@ -230,9 +230,11 @@ func (a *App) sshKeyCommand() *cobra.Command {
 			}
 			// Checked here too so that the message names the file and never
 			// shows its content.
-			if bytes.Contains(data, []byte("PRIVATE KEY")) || bytes.Contains(data, []byte("-----BEGIN")) ||
-				bytes.Contains(data, []byte("PuTTY-User-Key-File")) || bytes.Contains(data, []byte("---- BEGIN SSH2")) {
+			if bytes.Contains(data, []byte("PRIVATE KEY")) || bytes.Contains(data, []byte("PuTTY-User-Key-File")) {
 				return usagef("%s holds a private key: give the public key (the .pub file) instead; nothing was sent", file)
+			}
+			if bytes.Contains(data, []byte("-----BEGIN")) || bytes.Contains(data, []byte("---- BEGIN SSH2")) {
+				return usagef("%s holds a key in PEM or SSH2 armour, which the API does not take; nothing was sent: convert it to the OpenSSH form with ssh-keygen -i -f %s (-m PKCS8 for PEM)", file, shellQuote(file))
 			}
 			client, err := a.client(cmd)
 			if err != nil {

@@ -328,6 +328,25 @@ func TestPrivateKeyRefused(t *testing.T) {
 	}
 }
 
+// A public key in PEM or SSH2 armour is refused, before sending, as a form
+// the API does not take, with the conversion: it was called a private key.
+func TestArmouredPublicKeyRefused(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	f := filepath.Join(h.dir, "id.pem.pub")
+	body := "---- BEGIN SSH2 PUBLIC KEY ----\nAAAAC3NzaC1lZDI1NTE5AAAAIGVkMjU1MTkta2V5LWZvci10ZXN0cy1vbmx5\n---- END SSH2 PUBLIC KEY ----\n"
+	if err := os.WriteFile(f, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("ssh-key", "create", "laptop", "--public-key-file", f)
+	if r.code != ExitUsage || !strings.Contains(r.err, "ssh-keygen -i -f") || strings.Contains(r.err, "private") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	if h.requests() != 0 {
+		t.Fatal("a request was sent")
+	}
+}
+
 // TestPartialTree: a line that names a command builds only that one, and
 // behaves as with the whole tree; help lists every command.
 func TestPartialTree(t *testing.T) {
