@@ -257,6 +257,14 @@ func (a *App) version() string {
 // unless the code says so.
 func (a *App) run(f func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
+		// Checked for every command, those that print nothing or only
+		// change the configuration too: "-o xml" is a mistake whatever
+		// the command, and must stop it before it does anything.
+		switch strings.ToLower(a.global.output) {
+		case "table", "json", "yaml":
+		default:
+			return usagef("unknown output format %q: use table, json or yaml", a.global.output)
+		}
 		a.started = true
 		return f(cmd, args)
 	}

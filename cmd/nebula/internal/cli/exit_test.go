@@ -396,3 +396,22 @@ func TestCreateWaitFailsAfterTheCreate(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.out, r.err)
 	}
 }
+
+// Commands that only change the configuration refuse an unknown output
+// format before doing anything, as the others do: they made their change
+// and exited 0.
+func TestUnknownFormatRefusedByLocalCommands(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.stdin = seedToken + "\n"
+	h.mustRun("auth", "login", "--context", "second")
+	before, _ := os.ReadFile(h.vars["NEBULA_CONFIG"])
+	for _, args := range [][]string{{"context", "use", "default"}, {"auth", "logout"}, {"context", "delete", "second"}} {
+		if r := h.run(append(args, "-o", "xml")...); r.code != ExitUsage || !strings.Contains(r.err, "unknown output format") {
+			t.Errorf("%v -o xml: exit %d, stderr %q", args, r.code, r.err)
+		}
+	}
+	if after, _ := os.ReadFile(h.vars["NEBULA_CONFIG"]); !bytes.Equal(before, after) {
+		t.Errorf("the configuration changed:\n%s\nto\n%s", before, after)
+	}
+}
