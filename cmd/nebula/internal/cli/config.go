@@ -40,6 +40,10 @@ func (c *Config) find(name string) *Context {
 
 // configPath is $NEBULA_CONFIG, else $XDG_CONFIG_HOME/nebula/config.toml,
 // else ~/.config/nebula/config.toml.
+// errNoConfigPath is a configuration file that cannot be found: no
+// NEBULA_CONFIG, XDG_CONFIG_HOME or HOME.
+var errNoConfigPath = errors.New("cannot find the configuration file: set NEBULA_CONFIG or HOME")
+
 func (a *App) configPath() (string, error) {
 	if p := a.env("NEBULA_CONFIG"); p != "" {
 		return p, nil
@@ -47,13 +51,13 @@ func (a *App) configPath() (string, error) {
 	if d := a.env("XDG_CONFIG_HOME"); d != "" {
 		return filepath.Join(d, "nebula", "config.toml"), nil
 	}
+	// As os.UserHomeDir, but through a.env, which tests set.
 	home := a.env("HOME")
+	if runtime.GOOS == "windows" {
+		home = a.env("USERPROFILE")
+	}
 	if home == "" {
-		h, err := os.UserHomeDir()
-		if err != nil {
-			return "", usagef("cannot find the configuration file: set NEBULA_CONFIG or HOME")
-		}
-		home = h
+		return "", &usageError{errNoConfigPath}
 	}
 	return filepath.Join(home, ".config", "nebula", "config.toml"), nil
 }
@@ -224,12 +228,16 @@ type credential struct {
 // credentials resolves the key and URL: --context and --api-url first, then
 // NEBULA_API_KEY and NEBULA_API_URL, then the active context.
 func (a *App) credentials() (*credential, error) {
+	ctxName := a.global.context
 	cfg, _, err := a.loadConfig()
+	if errors.Is(err, errNoConfigPath) && ctxName == "" && a.env("NEBULA_API_KEY") != "" {
+		// The environment alone is enough (a container without HOME).
+		cfg, err = &Config{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var cred credential
-	ctxName := a.global.context
 	if ctxName != "" {
 		c := cfg.find(ctxName)
 		if c == nil {

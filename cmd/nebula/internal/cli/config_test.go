@@ -209,3 +209,18 @@ func TestLoginURLFollowsTheEnvironmentOverTheContext(t *testing.T) {
 		t.Fatalf("config:\n%s", data)
 	}
 }
+
+// NEBULA_API_KEY and NEBULA_API_URL are enough without a configuration file
+// to be found (a container without HOME): a read command asked for HOME.
+func TestEnvironmentAloneWithoutHome(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	delete(h.vars, "NEBULA_CONFIG")
+	delete(h.vars, "HOME")
+	delete(h.vars, "XDG_CONFIG_HOME")
+	h.mustRun("billing", "balance")
+	delete(h.vars, "NEBULA_API_KEY")
+	if r := h.run("billing", "balance"); r.code != ExitUsage || !strings.Contains(r.err, "set NEBULA_CONFIG or HOME") {
+		t.Fatalf("without a key: exit %d, stderr %q", r.code, r.err)
+	}
+}
