@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
 )
 
 // column is one table column: its header and how a row shows in it. Only
@@ -161,7 +161,7 @@ func (p *printer[T]) table(rows []T) error {
 	width := make([]int, len(p.cols))
 	for _, line := range cells {
 		for i, s := range line {
-			width[i] = max(width[i], utf8.RuneCountInString(s))
+			width[i] = max(width[i], displayWidth(s))
 		}
 	}
 	var b bytes.Buffer
@@ -172,12 +172,49 @@ func (p *printer[T]) table(rows []T) error {
 				break
 			}
 			b.WriteString(s)
-			b.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(s)+3))
+			b.WriteString(strings.Repeat(" ", width[i]-displayWidth(s)+3))
 		}
 		b.WriteByte('\n')
 	}
 	_, err := p.w.Write(b.Bytes())
 	return err
+}
+
+// displayWidth is how many terminal columns s takes: two for the wide
+// characters of East Asian scripts and for emoji, none for combining marks
+// and zero-width characters, one for the rest (Unicode's East Asian Width,
+// W and F, in the blocks that hold them). Counting characters shifted the
+// columns after a name like "日本語-ノード".
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b || r == 0x200c || r == 0x200d || r == 0xfeff:
+		case isWide(r):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+func isWide(r rune) bool {
+	return r >= 0x1100 && r <= 0x115f || // Hangul Jamo
+		r >= 0x2e80 && r <= 0x303e || // CJK radicals, Kangxi, CJK symbols and punctuation
+		r >= 0x3041 && r <= 0x33ff || // kana, Bopomofo, compatibility Jamo, CJK compatibility
+		r >= 0x3400 && r <= 0x4dbf || // CJK extension A
+		r >= 0x4e00 && r <= 0x9fff || // CJK unified ideographs
+		r >= 0xa000 && r <= 0xa4cf || // Yi
+		r >= 0xac00 && r <= 0xd7a3 || // Hangul syllables
+		r >= 0xf900 && r <= 0xfaff || // CJK compatibility ideographs
+		r >= 0xfe30 && r <= 0xfe4f || // CJK compatibility forms
+		r >= 0xff00 && r <= 0xff60 || // fullwidth forms
+		r >= 0xffe0 && r <= 0xffe6 ||
+		r >= 0x1f300 && r <= 0x1f64f || // pictographs, emoticons
+		r >= 0x1f680 && r <= 0x1f6ff || // transport and map symbols
+		r >= 0x1f900 && r <= 0x1f9ff || // supplemental pictographs
+		r >= 0x20000 && r <= 0x3fffd // CJK extensions B and beyond
 }
 
 // cleanCell keeps a cell on its line: a value the API sent with a line
