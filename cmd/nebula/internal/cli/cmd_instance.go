@@ -154,13 +154,17 @@ stops waiting (exit 130) and never deletes the instance.`,
 				return err
 			}
 			name := args[0]
+			keyID, err := resolveSSHKey(cmd.Context(), client, sshKeyID)
+			if err != nil {
+				return err
+			}
 			var prog *progress
 			if wait {
 				prog = a.newProgress(fmt.Sprintf("instance %q", name))
 				defer prog.done()
 			}
 			in, err := createInstance(cmd.Context(), client, nebula.CreateInstanceRequest{
-				Name: name, ProductID: productID, ImageID: imageID, SSHKeyID: nebula.ID(sshKeyID),
+				Name: name, ProductID: productID, ImageID: imageID, SSHKeyID: keyID,
 			}, prog)
 			if err != nil {
 				if errors.Is(err, nebula.ErrOutcomeUnknown) {
@@ -192,7 +196,7 @@ stops waiting (exit 130) and never deletes the instance.`,
 	f := create.Flags()
 	f.StringVar(&productID, "product", "", "the product ID (see nebula product list)")
 	f.StringVar(&imageID, "image", "", "the OS image ID (see nebula image list --product ID)")
-	f.StringVar(&sshKeyID, "ssh-key", "", "the SSH key ID (see nebula ssh-key list)")
+	f.StringVar(&sshKeyID, "ssh-key", "", "the SSH key's ID or name (see nebula ssh-key list)")
 	f.BoolVar(&wait, "wait", false, "wait until the instance is Running, with progress on stderr")
 
 	var deleted bool
@@ -373,6 +377,28 @@ func (a *App) instanceAction(verb, short string, until instStatus) *cobra.Comman
 	}
 	c.Flags().BoolVar(&wait, "wait", false, fmt.Sprintf("wait until the instance is %s, with progress on stderr", until))
 	return c
+}
+
+// resolveSSHKey finds the SSH key --ssh-key names, by ID or else by name,
+// before the (billed) create is sent: a key that is not there, or a name
+// given where an ID goes, was sent as it was and refused by the API.
+func resolveSSHKey(ctx context.Context, client *nebula.Client, idOrName string) (nebula.ID, error) {
+	var byName nebula.ID // the API refuses two keys of one name
+	for k, err := range client.SSHKeys.All(ctx) {
+		if err != nil {
+			return "", fmt.Errorf("reading the SSH keys (nothing was created): %w", err)
+		}
+		if string(k.ID) == idOrName {
+			return k.ID, nil
+		}
+		if k.Name == idOrName && byName == "" {
+			byName = k.ID
+		}
+	}
+	if byName == "" {
+		return "", &notFoundError{fmt.Sprintf("no SSH key with ID or name %q (nothing was created): see nebula ssh-key list", idOrName)}
+	}
+	return byName, nil
 }
 
 // waitError explains a wait that ended without the status, Ctrl-C or a

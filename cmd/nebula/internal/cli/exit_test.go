@@ -415,3 +415,35 @@ func TestUnknownFormatRefusedByLocalCommands(t *testing.T) {
 		t.Errorf("the configuration changed:\n%s\nto\n%s", before, after)
 	}
 }
+
+// --ssh-key takes an ID or a name, and a key that is not there stops the
+// create before it is sent: a name was sent where the ID goes, and the
+// billed create refused by the API.
+func TestCreateSSHKeyByIDOrName(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nebulatest.WithBootTime(0))
+	h.sshKey() // "laptop", ID 1
+	posts := func() int {
+		n := 0
+		for _, r := range h.srv.Requests() {
+			if r.Method == "POST" && r.Path == "/api/v1/computing/instance" {
+				n++
+			}
+		}
+		return n
+	}
+	if r := h.run("instance", "create", "a", "--product", testProduct, "--image", testImage, "--ssh-key", "laptop2"); r.code != ExitNotFound || posts() != 0 {
+		t.Fatalf("an unknown key: exit %d, %d creates sent, stderr %q", r.code, posts(), r.err)
+	}
+	h.mustRun("instance", "create", "b", "--product", testProduct, "--image", testImage, "--ssh-key", "laptop")
+	var body string
+	for _, r := range h.srv.Requests() {
+		if r.Method == "POST" && r.Path == "/api/v1/computing/instance" {
+			body = string(r.Body)
+		}
+	}
+	if !strings.Contains(body, `"ssh_key_id":1`) {
+		t.Fatalf("the create sent %s", body)
+	}
+	h.mustRun("instance", "create", "d", "--product", testProduct, "--image", testImage, "--ssh-key", "1")
+}
