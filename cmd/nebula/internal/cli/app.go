@@ -179,10 +179,9 @@ func (e *interruptedError) Unwrap() error { return e.err }
 
 // classify turns err into an exit status and the message for stderr.
 func (a *App) classify(ctx context.Context, err error) (int, string) {
-	text := err.Error()
-	if !strings.HasPrefix(text, "nebula: ") {
-		text = "nebula: " + text
-	}
+	// One "nebula: " in front: a command's own words wrap the SDK's error,
+	// which has its own ("checking the key: nebula: APIKeys.List: ...").
+	text := "nebula: " + strings.ReplaceAll(strings.TrimPrefix(err.Error(), "nebula: "), ": nebula: ", ": ")
 	var (
 		ue *unknownError
 		ie *interruptedError

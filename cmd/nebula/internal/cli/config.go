@@ -81,6 +81,9 @@ func (a *App) loadConfig() (*Config, string, error) {
 	if err != nil {
 		return nil, path, usagef("reading the configuration: %v", err)
 	}
+	if st.IsDir() {
+		return nil, path, usagef("the configuration file %s is a directory: set NEBULA_CONFIG to a file", path)
+	}
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
 		return nil, path, usagef("the configuration file %s holds API keys and others may read or change it (mode %04o): run\n  chmod 600 %s", path, st.Mode().Perm(), shellQuote(path))
 	}
@@ -265,6 +268,8 @@ func (a *App) credentials() (*credential, error) {
 		where := "no context is active"
 		if ctxName != "" {
 			where = fmt.Sprintf("context %q holds no API key", ctxName)
+		} else if cfg.ActiveContext != "" && cfg.find(cfg.ActiveContext) == nil {
+			where = fmt.Sprintf("the active context %q is not in the configuration file", cfg.ActiveContext)
 		} else if cfg.ActiveContext != "" {
 			where = fmt.Sprintf("the active context %q holds no API key", cfg.ActiveContext)
 		}

@@ -224,3 +224,31 @@ func TestEnvironmentAloneWithoutHome(t *testing.T) {
 		t.Fatalf("without a key: exit %d, stderr %q", r.code, r.err)
 	}
 }
+
+// Messages that said the wrong thing: a configuration path that is a
+// directory was told to chmod 600, an active context missing from the file
+// "holds no API key", and the SDK's "nebula: " came twice.
+func TestConfigMessages(t *testing.T) {
+	t.Parallel()
+	h := loggedOut(t)
+	dir := filepath.Join(h.dir, "cfgdir")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	h.vars["NEBULA_CONFIG"] = dir
+	if r := h.run("billing", "balance"); r.code != ExitUsage || !strings.Contains(r.err, "is a directory") || strings.Contains(r.err, "chmod") {
+		t.Errorf("a directory: exit %d, stderr %q", r.code, r.err)
+	}
+	cfg := filepath.Join(h.dir, "config.toml")
+	h.vars["NEBULA_CONFIG"] = cfg
+	if err := os.WriteFile(cfg, []byte("active_context = 'gone'\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("billing", "balance"); r.code != ExitUsage || !strings.Contains(r.err, `"gone" is not in the configuration file`) {
+		t.Errorf("a missing context: exit %d, stderr %q", r.code, r.err)
+	}
+	h.stdin = "ak_zq9-Mx7vP2wLr4KtQ8bXnotakey\n"
+	if r := h.run("auth", "login", "--api-url", h.srv.URL); r.code == ExitOK || strings.Count(r.err, "nebula: ") != 1 {
+		t.Errorf("a refused key: exit %d, stderr %q", r.code, r.err)
+	}
+}
