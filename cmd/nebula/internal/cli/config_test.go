@@ -232,7 +232,7 @@ func TestConfigMessages(t *testing.T) {
 	t.Parallel()
 	h := loggedOut(t)
 	dir := filepath.Join(h.dir, "cfgdir")
-	if err := os.Mkdir(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil { // readable by others, as most directories
 		t.Fatal(err)
 	}
 	h.vars["NEBULA_CONFIG"] = dir
