@@ -395,15 +395,14 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 	checkOpts := withoutResponse(opts)
 	checkCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	catalog := make(chan error, 1)
-	go func() { catalog <- s.checkCatalogPair(checkCtx, req.ProductID, req.ImageID, checkOpts) }()
+	catalog := inGoroutine(func() error { return s.checkCatalogPair(checkCtx, req.ProductID, req.ImageID, checkOpts) })
 	before, err := s.survey(ctx, req.Name, checkOpts)
 	if err != nil {
 		cancel()
-		<-catalog
+		catalog()
 		return nil, err
 	}
-	if err := <-catalog; err != nil {
+	if err := catalog(); err != nil {
 		return nil, err
 	}
 
@@ -423,6 +422,38 @@ func (s *InstancesService) Create(ctx context.Context, req CreateInstanceRequest
 		cfg.progress(*in)
 	}
 	return in, nil
+}
+
+// inGoroutine runs f in a goroutine of its own; the function it returns
+// waits for f's result. A panic in f (an Observer's, a log handler's, in
+// the calls f makes) is raised again in the goroutine that waits, where
+// the caller can recover it: in f's own goroutine it would end the
+// program.
+func inGoroutine[T any](f func() T) func() T {
+	type outcome struct {
+		v        T
+		returned bool
+		panicked any
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		var o outcome
+		defer func() {
+			if !o.returned {
+				o.panicked = recover()
+			}
+			done <- o
+		}()
+		o.v = f()
+		o.returned = true
+	}()
+	return func() T {
+		o := <-done
+		if !o.returned {
+			panic(o.panicked)
+		}
+		return o.v
+	}
 }
 
 // claim marks a Create of name as in flight, and reports false when one
@@ -506,13 +537,12 @@ func (s *InstancesService) checkCatalogPair(ctx context.Context, productID, imag
 		images []Image
 		err    error
 	}
-	imagesCh := make(chan imagesResult, 1)
-	go func() {
+	readImages := inGoroutine(func() imagesResult {
 		images, err := s.client.Compute.Images(ctx, opts...)
-		imagesCh <- imagesResult{images, err}
-	}()
+		return imagesResult{images, err}
+	})
 	products, perr := s.client.Compute.Products(ctx, opts...)
-	ir := <-imagesCh
+	ir := readImages()
 	if perr != nil || ir.err != nil {
 		if err := ctx.Err(); err != nil { // the caller gave up
 			return fmt.Errorf("nebula: Instances.Create: reading the catalog: %w; nothing was created", err)

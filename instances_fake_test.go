@@ -106,3 +106,59 @@ func TestFakeConcurrentCreatesOfOneName(t *testing.T) {
 		t.Errorf("%d instances named %q, want 1", named, req.Name)
 	}
 }
+
+// panicsOn is an Observer with a bug: it panics at the start of the calls
+// of one operation ("Compute.Images").
+type panicsOn struct{ service, operation string }
+
+func (o panicsOn) CallStart(ctx context.Context, info nebula.CallInfo) context.Context {
+	if info.Service == o.service && info.Operation == o.operation {
+		panic("observer bug in " + o.service + "." + o.operation)
+	}
+	return ctx
+}
+func (panicsOn) AttemptDone(context.Context, nebula.CallInfo, nebula.AttemptInfo) {}
+func (panicsOn) CallDone(context.Context, nebula.CallInfo, nebula.CallResult)     {}
+
+// Create reads the catalog in goroutines of its own; a panic there (an
+// Observer's) reaches the caller's goroutine, where it can be recovered:
+// it ended the program. The create is not sent.
+func TestFakeCreatePanicInItsGoroutinesReachesTheCaller(t *testing.T) {
+	t.Parallel()
+	for _, op := range [][2]string{{"Compute", "Images"}, {"Compute", "Products"}} {
+		s := nebulatest.NewServer()
+		defer s.Close()
+		c, err := s.NewClient()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		key, err := c.SSHKeys.Create(ctx, nebula.CreateSSHKeyRequest{Name: "k", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		products, err := c.Compute.Products(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		images, err := c.Compute.Images(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err = s.NewClient(nebula.WithObserver(panicsOn{op[0], op[1]}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var recovered any
+		func() {
+			defer func() { recovered = recover() }()
+			c.Instances.Create(ctx, nebula.CreateInstanceRequest{Name: "trainer", ProductID: products[0].ID, ImageID: images[0].ID, SSHKeyID: key.ID})
+		}()
+		if recovered != "observer bug in "+op[0]+"."+op[1] {
+			t.Errorf("%s.%s: recovered %v", op[0], op[1], recovered)
+		}
+		if n := len(s.Instances()); n != 0 {
+			t.Errorf("%s.%s: %d instances created", op[0], op[1], n)
+		}
+	}
+}

@@ -8,8 +8,11 @@ import (
 // Observer watches calls: a tracer, a metrics recorder, an audit log (see
 // the module github.com/nebula-sdk/nebula-go/otel). It sees every attempt,
 // the retries and the replay after a 401 included, and never a header value,
-// a body or a token. Its methods run on the calling goroutine; a panic in one
-// is the caller's.
+// a body or a token. Its methods run on the calling goroutine, but for the
+// catalog reads Instances.Create makes in goroutines of its own. A panic in
+// one is the caller's: it reaches the goroutine that called the method, even
+// from those reads, where it can be recovered, and the Client stays usable
+// (a login it interrupted is tried again by the next call).
 //
 // Which calls it sees: every call that passed the SDK's checks of its input.
 // A call refused for bad input (ErrInvalidArgument: a blank name, a bad ID,
