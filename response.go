@@ -55,32 +55,38 @@ func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 	if !owned {
 		c = h.Clone()
 	}
-	var forms []string // built for the first text that may hold a secret
-	redact := func(v string) string {
-		if !mayHoldSecret(v, secrets) {
-			return v
-		}
-		if forms == nil {
-			forms = knownSecrets(secrets)
-		}
-		return redactSecrets(v, forms)
+	if owned {
+		// net/http's names are canonical.
+		delete(c, "Set-Cookie")
+		delete(c, "Set-Cookie2")
 	}
+	var forms []string // built for the first text that may hold a secret
 	var renamed http.Header // names that held a secret, under their scrubbed names
 	for k, vs := range c {
 		// Another RoundTripper's map may have names in any case.
-		if strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Set-Cookie2") {
+		if !owned && (strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Set-Cookie2")) {
 			delete(c, k)
 			continue
 		}
 		for i, v := range vs {
-			vs[i] = redact(v)
-		}
-		if name := redact(k); name != k {
-			delete(c, k)
-			if renamed == nil {
-				renamed = make(http.Header)
+			if mayHoldSecret(v, secrets) {
+				if forms == nil {
+					forms = knownSecrets(secrets)
+				}
+				vs[i] = redactSecrets(v, forms)
 			}
-			renamed[name] = append(renamed[name], vs...)
+		}
+		if mayHoldSecret(k, secrets) {
+			if forms == nil {
+				forms = knownSecrets(secrets)
+			}
+			if name := redactSecrets(k, forms); name != k {
+				delete(c, k)
+				if renamed == nil {
+					renamed = make(http.Header)
+				}
+				renamed[name] = append(renamed[name], vs...)
+			}
 		}
 	}
 	for k, vs := range renamed {
