@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -783,6 +784,12 @@ func checkName(op, what, name string) error {
 		return invalidArgument("%s: the %s must not be empty or blank", op, what)
 	case hasControlOrC1(name) || strings.ContainsAny(name, "\u2028\u2029"):
 		return invalidArgument("%s: the %s holds a control character", op, what)
+	case !utf8.ValidString(name):
+		// JSON would send U+FFFD for the bad bytes: the API would keep
+		// another name than the one the checks and lookups compare, and
+		// a Create would not find its instance (nor refuse the name the
+		// next time), so that the documented recovery created it twice.
+		return invalidArgument("%s: the %s is not valid UTF-8 (Latin-1 text, a cut character?)", op, what)
 	}
 	return nil
 }

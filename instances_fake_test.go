@@ -162,3 +162,37 @@ func TestFakeCreatePanicInItsGoroutinesReachesTheCaller(t *testing.T) {
 		}
 	}
 }
+
+// A name that is not valid UTF-8 is refused before anything is sent: JSON
+// sent U+FFFD for its bad bytes, so the API kept another name than the one
+// Create and Lookup compare, and the documented recovery (Lookup, then
+// create again on ErrNotFound) made a second instance.
+func TestFakeCreateRefusesInvalidUTF8Names(t *testing.T) {
+	t.Parallel()
+	s := nebulatest.NewServer()
+	defer s.Close()
+	c, err := s.NewClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	before := len(s.Requests())
+	for _, name := range []string{"caf\xe9", "gpu-\xe9", "\xff"} {
+		_, err := c.Instances.Create(ctx, nebula.CreateInstanceRequest{Name: name, ProductID: "p", ImageID: "i", SSHKeyID: "1"})
+		if !errors.Is(err, nebula.ErrInvalidArgument) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("Create(%q): %v", name, err)
+		}
+		if _, err := c.Instances.Lookup(ctx, name); !errors.Is(err, nebula.ErrInvalidArgument) {
+			t.Errorf("Lookup(%q): %v", name, err)
+		}
+		if _, err := c.APIKeys.Create(ctx, nebula.CreateAPIKeyRequest{Name: name}); !errors.Is(err, nebula.ErrInvalidArgument) {
+			t.Errorf("APIKeys.Create(%q): %v", name, err)
+		}
+		if _, err := c.SSHKeys.Rename(ctx, "1", name); !errors.Is(err, nebula.ErrInvalidArgument) {
+			t.Errorf("SSHKeys.Rename(%q): %v", name, err)
+		}
+	}
+	if n := len(s.Requests()) - before; n != 0 || len(s.Instances()) != 0 {
+		t.Fatalf("%d requests sent, %d instances", n, len(s.Instances()))
+	}
+}
