@@ -199,6 +199,7 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rest string) {
 	out.Host = target.Host
 	out.Header = r.Header.Clone()
 	removeHopHeaders(out.Header)
+	narrowAcceptEncoding(out.Header)
 	out.ContentLength = int64(len(body))
 	if len(body) == 0 {
 		out.Body = http.NoBody
@@ -223,11 +224,19 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rest string) {
 	}
 
 	path, _ := url.PathUnescape(rest)
+	plain, readable := decoded(resp.Header, answer)
 	x := &Exchange{
 		Method: r.Method, Path: path, RawQuery: r.URL.RawQuery, ReqBody: body,
-		Status: resp.StatusCode, Header: resp.Header, Body: decoded(resp.Header, answer),
+		Status: resp.StatusCode, Header: resp.Header, Body: plain,
 	}
-	p.checker.Check(x)
+	if readable {
+		p.checker.Check(x)
+	} else {
+		// Asked for gzip at most, the upstream sent what the proxy cannot
+		// read: it can neither check the answer nor redact its secrets,
+		// so the cassette gets no body.
+		p.logf("nebula-fake: %s %s: the answer came in Content-Encoding %q, which the proxy cannot read: not checked, and its body not recorded", r.Method, scrubText(path), resp.Header.Get("Content-Encoding"))
+	}
 	if p.recorder != nil {
 		if err := p.recorder.Record(x, r.Header.Get("Authorization"), r.Header.Get("Content-Type")); err != nil {
 			p.logf("nebula-fake: -record: %v", err)
@@ -247,18 +256,54 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, rest string) {
 }
 
 // decoded is an answer's body for the checker and the cassettes: gunzipped
-// when it was sent compressed.
-func decoded(h http.Header, body []byte) []byte {
-	if !strings.EqualFold(h.Get("Content-Encoding"), "gzip") {
-		return body
+// when it was sent compressed. readable is false for a body the proxy
+// cannot read (another Content-Encoding, a broken gzip stream): then plain
+// is nil.
+func decoded(h http.Header, body []byte) (plain []byte, readable bool) {
+	switch enc := strings.TrimSpace(h.Get("Content-Encoding")); {
+	case enc == "" || strings.EqualFold(enc, "identity"):
+		return body, true
+	case !strings.EqualFold(enc, "gzip"):
+		return nil, false
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(body))
 	if err != nil {
-		return body
+		return nil, false
 	}
 	b, err := io.ReadAll(io.LimitReader(zr, maxAnswer))
 	if err != nil {
-		return body
+		return nil, false
 	}
-	return b
+	return b, true
+}
+
+// narrowAcceptEncoding lets the upstream compress its answer only in the
+// one encoding the proxy can read (gzip, which the caller must accept),
+// since the proxy must check it and redact its secrets before recording
+// it. Offered deflate or br, an upstream answered in a form the proxy
+// passed on unchecked and recorded with its secrets.
+func narrowAcceptEncoding(h http.Header) {
+	offered := strings.ToLower(strings.Join(h.Values("Accept-Encoding"), ","))
+	h.Del("Accept-Encoding")
+	for _, part := range strings.Split(offered, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		coding = strings.TrimSpace(coding)
+		if (coding == "gzip" || coding == "x-gzip" || coding == "*") && !refusedByQ(params) {
+			h.Set("Accept-Encoding", "gzip")
+			return
+		}
+	}
+	h.Set("Accept-Encoding", "identity")
+}
+
+// refusedByQ reports a q=0 parameter: the coding is not acceptable.
+func refusedByQ(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+		if strings.EqualFold(strings.TrimSpace(k), "q") {
+			v = strings.TrimSpace(v)
+			return v == "0" || strings.Trim(v, "0.") == "" && strings.HasPrefix(v, "0")
+		}
+	}
+	return false
 }
