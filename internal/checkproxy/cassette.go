@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/nebula-sdk/nebula-go/internal/formfield"
 	"io"
 	"net/http"
 	"net/url"
@@ -137,6 +138,10 @@ func (rec *Recorder) body(b []byte, contentType string) (text, b64 string) {
 	if strings.HasPrefix(contentType, "application/x-www-form-urlencoded") {
 		return rec.redactForm(b), ""
 	}
+	if strings.HasPrefix(contentType, "multipart/form-data") {
+		form, _ := formfield.Replace(string(b), formSecretFields, placeholderFor)
+		return rec.redact.scrub(form), ""
+	}
 	return rec.redact.redactBody(b), ""
 }
 
@@ -145,10 +150,32 @@ func (rec *Recorder) body(b []byte, contentType string) (text, b64 string) {
 func (rec *Recorder) redactForm(b []byte) string {
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
-		return rec.redact.scrub(string(b))
+		// Leniently, field by field: a typed password with a raw '%'
+		// fails ParseQuery, and was recorded as it was.
+		lenient, _ := formfield.Replace(string(b), formSecretFields, placeholderFor)
+		return rec.redact.scrub(lenient)
 	}
 	return redactFormValues(rec.redact, form)
 }
+
+// placeholderFor is the placeholder of the secret field name, in any case.
+func placeholderFor(name string) string {
+	for field, p := range secretFields {
+		if strings.EqualFold(field, name) {
+			return p
+		}
+	}
+	return passwordPlaceholder
+}
+
+// formSecretFields are the secretFields by lower-case name, for formfield.
+var formSecretFields = func() map[string]bool {
+	m := map[string]bool{}
+	for name := range secretFields {
+		m[strings.ToLower(name)] = true
+	}
+	return m
+}()
 
 func redactFormValues(r *redactor, form url.Values) string {
 	for name, values := range form {

@@ -3,9 +3,12 @@ package checkproxy
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -270,4 +273,40 @@ func TestCassettesHoldNoSecret(t *testing.T) {
 func jsonString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// A login sent as a multipart form, or as a form with a raw '%' in a typed
+// password, is recorded without the password: both were recorded as sent.
+func TestCassettesHideLoginPasswordsOfEveryForm(t *testing.T) {
+	t.Parallel()
+	up := nebulatest.NewServer(nebulatest.WithUser("grace@example.org", "right"))
+	t.Cleanup(up.Close)
+	dir := t.TempDir()
+	rec, err := NewRecorder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, proxyURL, _ := front(t, up.URL, rec)
+	c := &http.Client{Transport: transport(t)}
+	for _, login := range []struct{ contentType, body string }{
+		{"application/x-www-form-urlencoded", "username=grace%40example.org&password=MyS3cret%Typo"},
+		{"multipart/form-data; boundary=X", "--X\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\ngrace@example.org\r\n--X\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nCorrectHorse9!\r\n--X--\r\n"},
+	} {
+		resp, err := c.Post(proxyURL+BasePath+"/login", login.contentType, strings.NewReader(login.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	files, _ := os.ReadDir(dir)
+	if len(files) != 2 {
+		t.Fatalf("%d cassettes", len(files))
+	}
+	for _, f := range files {
+		data, _ := os.ReadFile(filepath.Join(dir, f.Name()))
+		if strings.Contains(string(data), "Typo") || strings.Contains(string(data), "Horse") || !strings.Contains(string(data), passwordPlaceholder) {
+			t.Errorf("%s:\n%s", f.Name(), data)
+		}
+	}
 }

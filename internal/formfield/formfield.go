@@ -1,0 +1,80 @@
+// Package formfield replaces the values of named fields in request bodies
+// sent as forms, urlencoded or multipart, read leniently: the request logs
+// and cassettes of the fake and the checking proxy must hide a password
+// even in a body a strict parser refuses (a raw '%' in a typed password),
+// and in the multipart form a login endpoint may accept as well.
+package formfield
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// Replace returns body with the value of every field whose name is in
+// names (compared without case) replaced by repl, in a urlencoded form and
+// in the parts of a multipart form, and whether it replaced any. A body
+// that is neither (JSON, text) comes back as it was.
+func Replace(body string, names map[string]bool, repl func(name string) string) (string, bool) {
+	if strings.Contains(body, "Content-Disposition") || strings.Contains(body, "content-disposition") {
+		return replaceMultipart(body, names, repl)
+	}
+	trimmed := strings.TrimSpace(body)
+	if trimmed == "" || strings.ContainsAny(trimmed[:1], "{[\"") || !strings.Contains(body, "=") {
+		return body, false
+	}
+	return replaceURLEncoded(body, names, repl)
+}
+
+func replaceURLEncoded(body string, names map[string]bool, repl func(string) string) (string, bool) {
+	fields := strings.Split(body, "&")
+	changed := false
+	for i, f := range fields {
+		key, _, hasValue := strings.Cut(f, "=")
+		name := key
+		if u, err := url.QueryUnescape(key); err == nil {
+			name = u
+		}
+		if hasValue && names[strings.ToLower(strings.TrimSpace(name))] {
+			fields[i] = key + "=" + url.QueryEscape(repl(strings.ToLower(name)))
+			changed = true
+		}
+	}
+	return strings.Join(fields, "&"), changed
+}
+
+// partHeader is a multipart part's headers up to the blank line that ends
+// them; group 1 is the field's name.
+var partHeader = regexp.MustCompile(`(?i)content-disposition:[^\r\n]*?\bname="?([^";\r\n]*)"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n`)
+
+func replaceMultipart(body string, names map[string]bool, repl func(string) string) (string, bool) {
+	var b strings.Builder
+	changed := false
+	rest := body
+	for {
+		loc := partHeader.FindStringSubmatchIndex(rest)
+		if loc == nil {
+			b.WriteString(rest)
+			return b.String(), changed
+		}
+		b.WriteString(rest[:loc[1]])
+		name := strings.ToLower(rest[loc[2]:loc[3]])
+		rest = rest[loc[1]:]
+		// The value runs to the next boundary line ("\r\n--"), or to the
+		// end of a body cut short.
+		end := strings.Index(rest, "\r\n--")
+		if end < 0 {
+			end = strings.Index(rest, "\n--")
+		}
+		if end < 0 {
+			end = len(rest)
+		}
+		if names[name] {
+			b.WriteString(repl(name))
+			changed = true
+		} else {
+			b.WriteString(rest[:end])
+		}
+		rest = rest[end:]
+	}
+}
