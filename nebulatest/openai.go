@@ -90,25 +90,46 @@ func (s *Server) openAIModel(name, kind string) (reply, bool) {
 const modelCreated = 1735689600 // 2025-01-01
 
 // openAIModels lists the text and embedding models, in OpenAI's shape.
-func (s *Server) openAIModels(*call) reply {
-	type model struct {
-		ID      string `json:"id"`
-		Object  string `json:"object"`
-		Created int64  `json:"created"`
-		OwnedBy string `json:"owned_by"`
-	}
-	out := []model{}
+// openAIModel is a model as OpenAI's GET /v1/models describes one.
+type openAIModel struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+// openAIModelsServed are the models /v1 serves: the text and embedding ones.
+func (s *Server) openAIModelsServed() []openAIModel {
+	out := []openAIModel{}
 	for _, m := range s.cfg.models {
 		if m.Type == "Text" || m.Type == "Embedding" {
 			owner, _, found := strings.Cut(m.Name, "/")
 			if !found {
 				owner = "nebulablock"
 			}
-			out = append(out, model{ID: m.Name, Object: "model", Created: modelCreated, OwnedBy: owner})
+			out = append(out, openAIModel{ID: m.Name, Object: "model", Created: modelCreated, OwnedBy: owner})
 		}
 	}
-	b, _ := json.Marshal(map[string]any{"object": "list", "data": out})
+	return out
+}
+
+func (s *Server) openAIModels(*call) reply {
+	b, _ := json.Marshal(map[string]any{"object": "list", "data": s.openAIModelsServed()})
 	return reply{status: http.StatusOK, contentType: "application/json", raw: append(b, '\n')}
+}
+
+// retrieveOpenAIModel answers GET /v1/models/{id} (the OpenAI SDKs'
+// models.retrieve); a model's name holds a '/', so the ID is the rest of
+// the path.
+func (s *Server) retrieveOpenAIModel(c *call) reply {
+	id := c.r.PathValue("id")
+	for _, m := range s.openAIModelsServed() {
+		if m.ID == id {
+			b, _ := json.Marshal(m)
+			return reply{status: http.StatusOK, contentType: "application/json", raw: append(b, '\n')}
+		}
+	}
+	return openAIError(http.StatusNotFound, "The model `"+id+"` does not exist or you do not have access to it.", "invalid_request_error", "model", "model_not_found")
 }
 
 // DefaultEmbeddingDimension is the length of the vectors of an embedding

@@ -94,6 +94,21 @@ func TestOpenAIModels(t *testing.T) {
 	checkOpenAIError(t, "no key", code, b, 401)
 	code, b = v1(t, s, "GET", "/models", "ak_NotAKeyOfThisServer123", "")
 	checkOpenAIError(t, "bad key", code, b, 401)
+
+	// One model, as the OpenAI SDKs' models.retrieve asks (it was 404
+	// unknown_url); its name holds a '/'.
+	code, b = v1(t, s, "GET", "/models/meta-llama/Llama-3.1-8B-Instruct", s.Token(), "")
+	var one struct{ ID, Object string }
+	if err := json.Unmarshal(b, &one); err != nil || code != 200 || one.ID != "meta-llama/Llama-3.1-8B-Instruct" || one.Object != "model" {
+		t.Errorf("retrieve: %d %s", code, b)
+	}
+	code, b = v1(t, s, "GET", "/models/no/such-model", s.Token(), "")
+	checkOpenAIError(t, "retrieve an unknown model", code, b, 404)
+	if !strings.Contains(string(b), "model_not_found") {
+		t.Errorf("retrieve an unknown model: %s", b)
+	}
+	code, b = v1(t, s, "GET", "/models/meta-llama/Llama-3.1-8B-Instruct", "", "")
+	checkOpenAIError(t, "retrieve without a key", code, b, 401)
 }
 
 func decodeEmbeddings(t *testing.T, b []byte) [][]float32 {

@@ -1209,6 +1209,7 @@ func (s *Server) routes() {
 	s.handle("POST "+BasePath+"/images/generation", s.generateImage)
 	s.handleOpenAI("POST /v1/chat/completions", s.chatCompletions)
 	s.handleOpenAI("GET /v1/models", s.openAIModels)
+	s.handleOpenAI("GET /v1/models/{id...}", s.retrieveOpenAIModel)
 	s.handleOpenAI("POST /v1/embeddings", s.embeddings)
 	s.handlePublic("/v1/", s.openAINotFound)
 
