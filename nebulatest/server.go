@@ -625,7 +625,9 @@ type Fault struct {
 	Method string `json:"method,omitempty"` // "" matches any method
 	// Path is relative to /api/v1; a trailing "/" matches every path below
 	// it ("/api-keys/"). "" matches any path. Paths outside /api/v1 (the
-	// chat completion route /v1/chat/completions) are matched in full.
+	// chat completion route /v1/chat/completions) are matched in full. A
+	// path given with /api/v1 in front ("/api/v1/api_keys", as a request
+	// log shows it) is taken as the same relative path.
 	Path  string `json:"path,omitempty"`
 	Skip  int    `json:"skip,omitempty"`  // matching requests to let through first
 	Times int    `json:"times,omitempty"` // matching requests to affect; 0 means 1, -1 means all
@@ -727,6 +729,10 @@ func (f Fault) validate() error {
 func (s *Server) Inject(f Fault) {
 	if f.Times == 0 {
 		f.Times = 1
+	}
+	// It would otherwise match only /api/v1/api/v1/..., never a request.
+	if rel, ok := strings.CutPrefix(f.Path, BasePath); ok && strings.HasPrefix(rel, "/") {
+		f.Path = rel
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -357,3 +357,22 @@ func TestRequestID(t *testing.T) {
 		}
 	}
 }
+
+// A fault's path given with /api/v1 in front, as a request log shows
+// paths, is the same relative path: it matched only /api/v1/api/v1/...,
+// so the fault was accepted and never fired.
+func TestFaultPathWithBasePath(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	s.Inject(Fault{Method: "GET", Path: BasePath + "/api_keys", Status: 500})
+	if code, _ := raw(t, s, "GET", "/api_keys", s.Token(), "", ""); code != 500 {
+		t.Fatalf("GET /api_keys: %d, want the fault's 500", code)
+	}
+	s.Inject(Fault{Path: "/v1/chat/completions", Status: 429}) // outside /api/v1: in full, as before
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.faults) != 1 || s.faults[0].Path != "/v1/chat/completions" {
+		t.Fatalf("faults %+v", s.faults)
+	}
+}

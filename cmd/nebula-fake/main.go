@@ -273,7 +273,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// calling as soon as it reads stdout, and the banner must come before
 	// the access-log line of that first call.
 	logs.printf("nebula-fake: serving the fake Nebula API at %s%s, control routes at %s/_fake/", base, nebulatest.BasePath, base)
-	if ip := net.ParseIP(strings.Trim(hostOf(cfg.addr), "[]")); ip == nil || !ip.IsLoopback() {
+	if host := strings.Trim(hostOf(cfg.addr), "[]"); !strings.EqualFold(host, "localhost") && !isLoopbackIP(host) {
 		logs.printf("nebula-fake: warning: %s is reachable beyond this machine, and the control routes need no token", cfg.addr)
 	}
 	if loaded {
@@ -336,6 +336,11 @@ func (g *gatedListener) Accept() (net.Conn, error) {
 func (g *gatedListener) Close() error {
 	g.closeOnce.Do(func() { close(g.closed) })
 	return g.Listener.Close()
+}
+
+func isLoopbackIP(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func hostOf(addr string) string {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -347,4 +348,38 @@ func mustListen(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// notifyingStdout closes written on its first write.
+type notifyingStdout struct {
+	once    sync.Once
+	written chan struct{}
+}
+
+func (w *notifyingStdout) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.written) })
+	return len(p), nil
+}
+
+// -addr localhost listens on loopback, like 127.0.0.1: no warning that the
+// fake is reachable beyond this machine (there was one); 0.0.0.0 gets it.
+func TestReachableWarningOnlyBeyondLoopback(t *testing.T) {
+	t.Parallel()
+	for addr, warned := range map[string]bool{"localhost:0": false, "127.0.0.1:0": false, "0.0.0.0:0": true} {
+		ctx, cancel := context.WithCancel(context.Background())
+		stdout := &notifyingStdout{written: make(chan struct{})}
+		stderr := &syncBuffer{}
+		code := make(chan int, 1)
+		go func() { code <- run(ctx, []string{"-addr", addr}, stdout, stderr) }()
+		select {
+		case <-stdout.written:
+		case c := <-code:
+			t.Fatalf("%s: exit %d; stderr:\n%s", addr, c, stderr)
+		}
+		cancel()
+		<-code
+		if got := strings.Contains(stderr.String(), "reachable beyond this machine"); got != warned {
+			t.Errorf("-addr %s: warned %v, want %v; stderr:\n%s", addr, got, warned, stderr)
+		}
+	}
 }
