@@ -268,6 +268,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 
+	if loaded && !tokenPattern.MatchString(srv.Token()) {
+		// As -token: a token the request log cannot recognise, it shows.
+		srv.Close()
+		logs.printf("nebula-fake: -state %s: the seed token saved there is not \"ak_\" and at least 8 letters, digits, - or _, which the request log needs to recognise and redact it (the file is left unchanged)", cfg.statePath)
+		return exitFail
+	}
 	base := baseURL(cfg.addr, l.Addr())
 	// The banner is queued before stdout is written: a harness starts
 	// calling as soon as it reads stdout, and the banner must come before

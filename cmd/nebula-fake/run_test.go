@@ -183,6 +183,9 @@ func TestRunFailsToStart(t *testing.T) {
 		{"state of another format", []string{"-state", write("c.json", `{"format":"other/1","seed":"ak_abcdefghij"}`)}, "c.json", []string{`format "other/1"`}},
 		{"state in a missing directory", []string{"-state", filepath.Join(dir, "missing", "s.json")}, "", []string{"cannot write beside it"}},
 		{"state is a directory", []string{"-state", dir}, "", []string{"-state " + dir}},
+		// A seed the request log cannot recognise, which -token refuses,
+		// was loaded from a state file.
+		{"state with a short seed", []string{"-state", write("d.json", `{"format":"nebulatest-state/1","seed":"ak_x","next_key_id":2,"created":0,"api_keys":[{"id":"1","numeric_id":true,"name":"default","description":"","key":"ak_x"}]}`)}, "d.json", []string{"seed token saved there", "left unchanged"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
