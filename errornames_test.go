@@ -49,3 +49,99 @@ func TestErrorsNameTheCall(t *testing.T) {
 		}
 	}
 }
+
+// A call made of other requests names itself in their errors, not them:
+// SSHKeys.All's said "SSHKeys.List", Instances.Create's name check
+// "Instances.List", Wait's first poll "Instances.Get". errors.As still
+// finds the request's *APIError.
+func TestErrorsOfCallsMadeOfRequestsNameTheCall(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, WithMaxRetries(0))
+	forbidden := status(403, failedEnvelope("forbidden"))
+	for _, path := range []string{"/ssh-keys", "/computing/instances", "/computing/deleted-instances", "/users/invoices", "/users/credits/history", "/computing/instance/i-1", "/computing/products", "/computing/images"} {
+		e.reply("GET", path, forbidden)
+	}
+	cases := []struct {
+		name string
+		call func() error
+	}{
+		{"SSHKeys.All", func() error {
+			for _, err := range e.client.SSHKeys.All(bg) {
+				return err
+			}
+			return nil
+		}},
+		{"Instances.All", func() error {
+			for _, err := range e.client.Instances.All(bg) {
+				return err
+			}
+			return nil
+		}},
+		{"Instances.AllDeleted", func() error {
+			for _, err := range e.client.Instances.AllDeleted(bg) {
+				return err
+			}
+			return nil
+		}},
+		{"Billing.AllInvoices", func() error {
+			for _, err := range e.client.Billing.AllInvoices(bg) {
+				return err
+			}
+			return nil
+		}},
+		{"Billing.AllCreditHistory", func() error {
+			for _, err := range e.client.Billing.AllCreditHistory(bg, WithCallTimeout(-1)) {
+				return err
+			}
+			return nil
+		}},
+		{"Instances.Lookup", func() error { _, err := e.client.Instances.Lookup(bg, "x"); return err }},
+		{"Instances.Create", func() error {
+			_, err := e.client.Instances.Create(bg, CreateInstanceRequest{Name: "x", ProductID: "p", ImageID: "i", SSHKeyID: "1"})
+			return err
+		}},
+		{"Instances.Wait", func() error { _, err := e.client.Instances.Wait(bg, "i-1", StatusRunning); return err }},
+		{"Instances.WaitFunc", func() error {
+			_, err := e.client.Instances.WaitFunc(bg, "i-1", func(*Instance) (bool, error) { return true, nil })
+			return err
+		}},
+	}
+	for _, c := range cases {
+		err := c.call()
+		if err == nil {
+			t.Errorf("%s: no error", c.name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "nebula: ") || !strings.Contains(msg, c.name+":") {
+			t.Errorf("%s: %q", c.name, msg)
+		}
+		var apiErr *APIError
+		if c.name != "Billing.AllCreditHistory" && !errors.As(err, &apiErr) {
+			t.Errorf("%s: errors.As finds no *APIError in %q", c.name, msg)
+		}
+	}
+}
+
+func TestAsCall(t *testing.T) {
+	t.Parallel()
+	base := errors.New("nebula: SSHKeys.List: GET /ssh-keys: 403 Forbidden")
+	for _, tt := range []struct {
+		err      error
+		op, want string
+	}{
+		{base, "SSHKeys.All", "nebula: SSHKeys.All: GET /ssh-keys: 403 Forbidden"},
+		{base, "SSHKeys.List", "nebula: SSHKeys.List: GET /ssh-keys: 403 Forbidden"},
+		{errors.New("nebula: invalid argument: Billing.CreditHistory: bad"), "Billing.AllCreditHistory", "nebula: invalid argument: Billing.AllCreditHistory: bad"},
+		{errors.New("nebula: no call named here"), "SSHKeys.All", "nebula: no call named here"},
+		{errors.New("nebula: SSHKeys.: odd; XSSHKeys.List: not a name; SSHKeys.Get: this"), "SSHKeys.All", "nebula: SSHKeys.: odd; XSSHKeys.List: not a name; SSHKeys.All: this"},
+	} {
+		got := asCall(tt.err, tt.op)
+		if got.Error() != tt.want || !errors.Is(got, tt.err) {
+			t.Errorf("asCall(%q, %s) = %q, want %q", tt.err, tt.op, got, tt.want)
+		}
+	}
+	if asCall(nil, "SSHKeys.All") != nil {
+		t.Error("asCall(nil) is not nil")
+	}
+}

@@ -454,3 +454,44 @@ func sanitizeHeader(v string, secrets []string) string {
 }
 
 var _ error = (*APIError)(nil)
+
+// asCall names, in an error of one of the requests a call is made of, the
+// call the caller made: "SSHKeys.List" becomes "SSHKeys.All" in an error of
+// SSHKeys.All, "Instances.List" "Instances.Create" in an error of Create's
+// name check. The first name of op's service in the text is replaced;
+// errors.Is and errors.As see the error as it was.
+func asCall(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	service, _, _ := strings.Cut(op, ".")
+	text := err.Error()
+	for from := 0; ; {
+		i := strings.Index(text[from:], service+".")
+		if i < 0 {
+			return err
+		}
+		i += from
+		j := i + len(service) + 1
+		for j < len(text) && (text[j] >= 'A' && text[j] <= 'Z' || text[j] >= 'a' && text[j] <= 'z') {
+			j++
+		}
+		boundary := i == 0 || text[i-1] == ' '
+		if boundary && j < len(text) && text[j] == ':' && j > i+len(service)+1 {
+			if text[i:j] == op {
+				return err
+			}
+			return &renamedError{text: text[:i] + op + text[j:], err: err}
+		}
+		from = j
+	}
+}
+
+// renamedError is an error whose text names another call (see asCall).
+type renamedError struct {
+	text string
+	err  error
+}
+
+func (e *renamedError) Error() string { return e.text }
+func (e *renamedError) Unwrap() error { return e.err }

@@ -1050,7 +1050,7 @@ func (s *InstancesService) waitFunc(ctx context.Context, op string, id ID, want 
 				return nil, nil
 			}
 			if !seen {
-				return nil, err
+				return nil, asCall(err, op)
 			}
 			return nil, fmt.Errorf("nebula: %s: waiting for instance %s (last seen %q): %w", op, id, last, err)
 		}

@@ -144,7 +144,7 @@ func walkPages[T any](ctx context.Context, op string, start ListOptions, fetch f
 		}
 		page, err := fetch(ctx, opts)
 		if err != nil {
-			return 0, err
+			return 0, asCall(err, op)
 		}
 		if page == nil {
 			return 0, fmt.Errorf("%w: %s: a list call returned no page", ErrUnexpectedResponse, op)
