@@ -45,46 +45,85 @@ func redactSecrets(text string, known []string) string {
 // character references. A list of whole escaped forms missed mixtures
 // (html/template's &#43; beside plain text, Python's quote keeping '/',
 // lower-case %2f).
+//
+// A run spelling a secret that begins inside another's is redacted with
+// it, so that the end of the longer never shows. The work is bounded
+// (maxRedactSteps): past it, the rest of text is redacted whole, which a
+// secret and a text both full of escape characters could otherwise make
+// take minutes.
 func redactSpelled(text string, known []string) string {
+	out, _ := redactSpelledWithin(text, known, maxRedactSteps)
+	return out
+}
+
+// maxRedactSteps bounds redactSpelled's work on one text: a few tens of
+// milliseconds. An ordinary secret in a 64 KiB body takes a few hundred
+// thousand steps.
+const maxRedactSteps = 1 << 23
+
+// redactSpelledWithin is redactSpelled with budget steps; exhausted says
+// that the budget ran out and the rest of text was redacted whole.
+func redactSpelledWithin(text string, known []string, budget int) (out string, exhausted bool) {
 	var b strings.Builder
 	last := 0 // text[last:i] is not yet written to b
-	for i := 0; i < len(text); {
-		n := 0
+	// spelled is the end of the longest run that spells a known secret
+	// from i, 0 when none does, -1 when the budget ran out.
+	spelled := func(i int) int {
+		end := 0
 		for _, s := range known {
-			if n = spelledAt(text[i:], s); n > 0 {
-				break
+			n := spelledAt(text[i:], s, &budget)
+			if n < 0 {
+				return -1
 			}
+			end = max(end, n)
 		}
-		if n == 0 {
+		if end == 0 {
+			return 0
+		}
+		return i + end
+	}
+	for i := 0; i < len(text); {
+		end := spelled(i)
+		if end == 0 {
 			i++
 			continue
 		}
-		if b.Len() == 0 {
-			b.Grow(len(text))
+		// Runs that begin inside this one extend it.
+		for k := i + 1; end > 0 && k < end; k++ {
+			if e := spelled(k); e < 0 {
+				end = -1
+			} else {
+				end = max(end, e)
+			}
 		}
 		b.WriteString(text[last:i])
 		b.WriteString(redactedText)
-		i += n
-		last = i
+		if end < 0 {
+			return b.String(), true
+		}
+		i, last = end, end
 	}
 	if last == 0 {
-		return text
+		return text, false
 	}
 	b.WriteString(text[last:])
-	return b.String()
+	return b.String(), false
 }
 
 // spelledAt returns how many bytes at the start of t spell s, each of its
-// characters written as itself or escaped, or 0 when t does not begin with
-// s. Where a character can be read either way (a secret holding '%' against
-// "%25"), both readings count.
-func spelledAt(t, s string) int {
+// characters written as itself or escaped, the longest such run when
+// there are several: 0 when t does not begin with s, -1 when budget (which
+// it spends) ran out.
+func spelledAt(t, s string, budget *int) int {
 	// The usual case, without allocating: one reading, the character as it
 	// is where it matches, else an escape. Only after a character that
-	// could also be read as an escape is the search made over both
-	// readings.
+	// could also be read as an escape (a secret holding '%' against "%25")
+	// is the search made over every reading.
 	p, j, forked := 0, 0, false
 	for j < len(s) {
+		if *budget--; *budget < 0 {
+			return -1
+		}
 		if p < len(t) && t[p] == s[j] {
 			if !forked && isEscapeStart(t[p]) {
 				forked = true
@@ -95,7 +134,7 @@ func spelledAt(t, s string) int {
 		dec, w := decodeEscape(t[p:])
 		if w == 0 || !strings.HasPrefix(s[j:], dec) {
 			if forked {
-				return spelledAtEveryReading(t, s)
+				return spelledAtEveryReading(t, s, budget)
 			}
 			return 0
 		}
@@ -104,32 +143,55 @@ func spelledAt(t, s string) int {
 	if forked {
 		// Another reading may spell s over more of t (a secret of
 		// backslashes against "\\\\"): the whole of it is redacted.
-		return spelledAtEveryReading(t, s)
+		return spelledAtEveryReading(t, s, budget)
 	}
 	return p
 }
 
-// spelledAtEveryReading is spelledAt over every reading of t: reach[j] holds
-// the ends in t of the readings that spell s[:j]. It returns the longest
-// reading that spells s, or 0.
-func spelledAtEveryReading(t, s string) int {
-	reach := make([][]int, len(s)+1)
-	reach[0] = []int{0}
+// maxEscapeLen bounds the text one byte of a secret takes escaped: an
+// HTML reference such as "&#00000043;" (decodeReference takes up to 11
+// bytes) for one byte, "\uD83D\uDE00" (12) for four.
+const maxEscapeLen = 11
+
+// spelledAtEveryReading is spelledAt over every reading of t: it visits
+// each state (how much of s is spelled, how far into t) once, in the order
+// of s, and returns the furthest end of a reading that spells s, 0 when
+// none does, -1 when budget ran out.
+func spelledAtEveryReading(t, s string, budget *int) int {
+	span := min(len(t), maxEscapeLen*len(s)) // every end lies in t[:span]
+	width := span + 1
+	words := ((len(s)+1)*width + 63) / 64
+	if *budget -= words; *budget < 0 {
+		return -1
+	}
+	visited := make([]uint64, words)
+	at := make([][]int, len(s)+1) // at[j]: the ends in t of readings of s[:j]
+	visit := func(j, p int) {
+		if p > span {
+			return
+		}
+		bit := j*width + p
+		if visited[bit/64]&(1<<(bit%64)) == 0 {
+			visited[bit/64] |= 1 << (bit % 64)
+			at[j] = append(at[j], p)
+		}
+	}
+	visit(0, 0)
 	for j := 0; j < len(s); j++ {
-		for _, p := range reach[j] {
-			if p < len(t) && t[p] == s[j] && !slices.Contains(reach[j+1], p+1) {
-				reach[j+1] = append(reach[j+1], p+1)
+		for _, p := range at[j] {
+			if *budget--; *budget < 0 {
+				return -1
+			}
+			if p < len(t) && t[p] == s[j] {
+				visit(j+1, p+1)
 			}
 			if dec, w := decodeEscape(t[p:]); w > 0 && strings.HasPrefix(s[j:], dec) {
-				k := j + len(dec)
-				if !slices.Contains(reach[k], p+w) {
-					reach[k] = append(reach[k], p+w)
-				}
+				visit(j+len(dec), p+w)
 			}
 		}
 	}
 	end := 0
-	for _, p := range reach[len(s)] {
+	for _, p := range at[len(s)] {
 		end = max(end, p)
 	}
 	return end

@@ -112,17 +112,47 @@ func TestRedactSecretsCases(t *testing.T) {
 }
 
 // Backslashes can be read one at a time or in pairs: a secret of many,
-// against a text of many that does not spell it, must not take time
-// exponential in their number.
-func TestRedactSecretsBackslashesTakeLinearTime(t *testing.T) {
+// against a text of many, is searched in bounded work. Each state of the
+// search is visited once (it was visited once per path, |secret|³ a start),
+// and the whole text has a budget past which the rest is redacted: 64 KiB
+// of backslashes took three minutes.
+func TestRedactSecretsBoundedWork(t *testing.T) {
 	t.Parallel()
-	secret := strings.Repeat(`\`, 200) + "Y"
+	secret := strings.Repeat(`\`, 30) + "Y"
+	known := knownSecrets([]string{secret})
 	text := strings.Repeat(`\`, 400) + "X"
-	if got := redactSecrets(text, knownSecrets([]string{secret})); got != text {
-		t.Errorf("redacted %q", got)
+	if got, exhausted := redactSpelledWithin(text, known, 1<<20); got != text || exhausted {
+		t.Errorf("redacted %.40q (budget exhausted: %v), want it unchanged within 2^20 steps", got, exhausted)
 	}
-	if got := redactSecrets(strings.Repeat(`\`, 400)+"Y", knownSecrets([]string{secret})); !strings.Contains(got, redactedText) {
+	if got := redactSecrets(strings.Repeat(`\`, 400)+"Y", known); !strings.HasSuffix(got, redactedText) || strings.Contains(got, "Y") {
 		t.Errorf("not redacted: %q", got)
+	}
+	secret = strings.Repeat(`\`, 200) + "Y"
+	known = knownSecrets([]string{secret})
+	// Past the budget, the rest is redacted: no part of the secret shows.
+	big := "start " + strings.Repeat(`\`, 64<<10) + "Y end"
+	got, exhausted := redactSpelledWithin(big, known, maxRedactSteps)
+	if !exhausted || !strings.HasPrefix(got, "start "+`\`) || !strings.HasSuffix(got, redactedText) {
+		t.Errorf("64 KiB of backslashes: exhausted %v, got %.60q...%q", exhausted, got, got[max(0, len(got)-20):])
+	}
+}
+
+// A secret that begins inside another's run is redacted with it: the end
+// of the longer one showed ("tok [REDACTED]4567 end").
+func TestRedactSecretsOverlapping(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		secrets    []string
+		text, want string
+	}{
+		{[]string{"xyz123", "1234567"}, "tok xyz1234567 end", "tok " + redactedText + " end"},
+		{[]string{"1234567", "xyz123"}, "tok xyz1234567 end", "tok " + redactedText + " end"},
+		{[]string{"abcd", "cdef", "efgh"}, "-abcdefgh-", "-" + redactedText + "-"},
+		{[]string{"abcd", "wxyz"}, "abcd wxyz", redactedText + " " + redactedText},
+	} {
+		if got := redactSecrets(tt.text, knownSecrets(tt.secrets)); got != tt.want {
+			t.Errorf("secrets %q in %q: %q, want %q", tt.secrets, tt.text, got, tt.want)
+		}
 	}
 }
 
