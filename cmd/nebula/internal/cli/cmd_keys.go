@@ -52,14 +52,28 @@ func lostKeyError(k *nebula.CreatedAPIKey, err error) error {
 	return fmt.Errorf("the key %q was created (ID %s), but its value could not be written: %w\nits value is lost: delete the key with\n  nebula api-key delete %s", k.Name, k.ID, err, k.ID)
 }
 
+// oldKeyKept reports a rotation's failed delete that the API refused (a
+// 4xx answer): the old key still works. Any other failure (a connection
+// lost, a 502 after the retries) may have come after the API deleted it.
+func oldKeyKept(err error) bool {
+	var apiErr *nebula.APIError
+	return errors.As(err, &apiErr) && apiErr.HTTPStatus >= 400 && apiErr.HTTPStatus < 500
+}
+
 // rotatedTime is the time rotatedName adds to a key's name.
-var rotatedTime = regexp.MustCompile(`-[0-9]{8}-[0-9]{6}$`)
+var rotatedTime = regexp.MustCompile(`-[0-9]{8}-[0-9]{6}(-2)?$`)
 
 // rotatedName names the key that replaces one called name: name and the
 // time, in place of the time an earlier rotation added, so that the name
 // does not grow by 16 characters at every rotation.
 func rotatedName(name string, now time.Time) string {
-	return rotatedTime.ReplaceAllString(name, "") + "-" + now.UTC().Format("20060102-150405")
+	next := rotatedTime.ReplaceAllString(name, "") + "-" + now.UTC().Format("20060102-150405")
+	if next == name {
+		// Rotated again within the same second: the API refuses a
+		// second key of one name, and the old key still has it.
+		next += "-2"
+	}
+	return next
 }
 
 func (a *App) apiKeyCommand() *cobra.Command {
@@ -157,7 +171,10 @@ and the command exits 1: the old key then still works.`,
 			if k != nil {
 				fmt.Fprint(a.Err, keyOnceWarning)
 				if perr := p.one(createdView(k)); perr != nil {
-					if err != nil {
+					switch {
+					case err != nil && !oldKeyKept(err):
+						return &unknownError{err, fmt.Sprintf("%v\nthe old key %s may have been deleted: run\n  nebula api-key list\nto see whether it still exists", lostKeyError(k, perr), old)}
+					case err != nil:
 						return fmt.Errorf("%w\nthe old key %s was not deleted and still works (%v)", lostKeyError(k, perr), old, err)
 					}
 					return fmt.Errorf("%w\nthe old key %s was deleted: create a new key with nebula api-key create", lostKeyError(k, perr), old)
@@ -166,6 +183,9 @@ and the command exits 1: the old key then still works.`,
 			if err != nil {
 				if k == nil && errors.Is(err, nebula.ErrOutcomeUnknown) {
 					return &unknownError{err, fmt.Sprintf("the new key %q may have been created (the old key %s is untouched): run\n  nebula api-key list\nto see whether it exists", req.Name, old)}
+				}
+				if k != nil && !oldKeyKept(err) {
+					return &unknownError{err, fmt.Sprintf("the new key is printed above; the old key %s may have been deleted: run\n  nebula api-key list\nto see whether it still exists", old)}
 				}
 				if k != nil {
 					return fmt.Errorf("the new key is printed above, but the old key %s was not deleted and still works: %w", old, err)

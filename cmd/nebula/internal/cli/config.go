@@ -122,8 +122,9 @@ func saveConfig(c *Config, path string) error {
 // when complete, 0600: a failed write never leaves a file under path, and
 // an existing file stays as it was. A symbolic link is followed (the file it
 // names is replaced, the link kept: a config file managed as a dotfile
-// stays one); a FIFO or a device (/dev/null, /dev/stdout) is written
-// through, since renaming onto it would replace it with a file.
+// stays one); a FIFO, a device or any path under /dev or /proc
+// (/dev/null, /dev/stdout) is written through, since renaming onto it
+// would replace it, or whatever file the shell opened there.
 func writeAtomic(path string, write func(*os.File) error) (err error) {
 	target, fi, err := resolveOutput(path)
 	if err != nil {
@@ -169,6 +170,15 @@ func writeAtomic(path string, write func(*os.File) error) (err error) {
 // links name, and what is there now (nil when nothing is). A directory is
 // bad input.
 func resolveOutput(path string) (string, os.FileInfo, error) {
+	if isSystemPath(path) {
+		// /dev/stdout and its kin lead through /proc to a pipe or to
+		// whatever the shell opened: written through, never renamed onto.
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "", nil, usagef("cannot write %s: %v", path, err)
+		}
+		return path, systemFile{fi}, nil
+	}
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -190,6 +200,19 @@ func resolveOutput(path string) (string, os.FileInfo, error) {
 	}
 	return target, fi, nil
 }
+
+// isSystemPath reports a path under /dev or /proc (Linux's), which names a
+// device, a pipe or a descriptor rather than a file to replace.
+func isSystemPath(path string) bool {
+	clean := filepath.Clean(path)
+	return runtime.GOOS != "windows" && (strings.HasPrefix(clean, "/dev/") || strings.HasPrefix(clean, "/proc/"))
+}
+
+// systemFile is a system path's FileInfo, never regular: it is written
+// through.
+type systemFile struct{ os.FileInfo }
+
+func (systemFile) Mode() fs.FileMode { return fs.ModeDevice }
 
 // checkWritable makes sure a file can be written at path before anything is
 // sent (a download or a generated image must not be lost for want of a

@@ -273,6 +273,8 @@ func TestRotatedNameDoesNotGrow(t *testing.T) {
 		"ci-20261204-090000":                 "ci-20261205-132202",
 		"ci-20261204-090000-20261205-100000": "ci-20261204-090000-20261205-132202",
 		"ci-2025":                            "ci-2025-20261205-132202",
+		"ci-20261205-132202":                 "ci-20261205-132202-2", // the same second
+		"ci-20261205-132202-2":               "ci-20261205-132202",   // and again
 	} {
 		if got := rotatedName(name, now); got != want {
 			t.Errorf("rotatedName(%q) = %q, want %q", name, got, want)
@@ -328,5 +330,33 @@ func TestAPIKeyCreatedButNotWritten(t *testing.T) {
 	}
 	if code != ExitFailed || id == "" || !strings.Contains(errw.String(), "nebula api-key delete "+string(id)) {
 		t.Fatalf("exit %d, key %q, stderr %q", code, id, errw.String())
+	}
+}
+
+// A rotation whose delete of the old key has an unknown outcome says the
+// old key may be gone (exit 3): it said the old key "still works".
+func TestAPIKeyRotateDeleteOutcomeUnknown(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	r := h.mustRun("api-key", "create", "ci", "-o", "json")
+	var created apiKeyView
+	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Inject(nebulatest.Fault{Method: "DELETE", Path: "/api-keys/", HangUp: nebulatest.HangUpAfter, Times: -1})
+	r = h.run("api-key", "rotate", string(created.ID))
+	if r.code != ExitUnknown || !strings.Contains(r.err, "may have been deleted") || strings.Contains(r.err, "still works") {
+		t.Fatalf("exit %d, stderr %q", r.code, r.err)
+	}
+	// A delete the API refused (a 4xx) left the old key working.
+	h = newHarness(t)
+	r = h.mustRun("api-key", "create", "ci", "-o", "json")
+	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		t.Fatal(err)
+	}
+	h.srv.Inject(nebulatest.Fault{Method: "DELETE", Path: "/api-keys/", Status: 403, Times: -1})
+	r = h.run("api-key", "rotate", string(created.ID))
+	if r.code != ExitFailed || !strings.Contains(r.err, "still works") {
+		t.Fatalf("a refused delete: exit %d, stderr %q", r.code, r.err)
 	}
 }

@@ -58,3 +58,16 @@ func TestWriteAtomicWritesThroughAFIFO(t *testing.T) {
 		t.Fatalf("the reader got %q", data)
 	}
 }
+
+// /dev/stdout leads through /proc to a pipe (or to the file the shell
+// opened): it is written through. Followed as a link, it failed ("the link
+// leads nowhere") for a pipe, and replaced the shell's file otherwise.
+func TestWriteAtomicThroughDevStdout(t *testing.T) {
+	t.Parallel()
+	if err := checkWritable("/dev/stdout"); err != nil {
+		t.Fatalf("checkWritable: %v", err)
+	}
+	if err := writeAtomic("/dev/stdout", func(f *os.File) error { return nil }); err != nil {
+		t.Fatalf("writeAtomic: %v", err)
+	}
+}
