@@ -3,6 +3,7 @@ package nebula
 import (
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 )
@@ -144,4 +145,20 @@ func TestAsCall(t *testing.T) {
 	if asCall(nil, "SSHKeys.All") != nil {
 		t.Error("asCall(nil) is not nil")
 	}
+	// os.IsTimeout and a net.Error assertion do not unwrap: the renamed
+	// error answers for the one it renames.
+	renamed := asCall(listTimeout{}, "SSHKeys.All")
+	if !strings.Contains(renamed.Error(), "SSHKeys.All:") || !os.IsTimeout(renamed) {
+		t.Errorf("renamed %q: os.IsTimeout %v", renamed, os.IsTimeout(renamed))
+	}
+	if ne, ok := renamed.(interface{ Temporary() bool }); !ok || !ne.Temporary() {
+		t.Errorf("Temporary not passed on")
+	}
 }
+
+// listTimeout is an error that says it is a timeout, as net's do.
+type listTimeout struct{}
+
+func (listTimeout) Error() string   { return "nebula: SSHKeys.List: GET /ssh-keys: i/o timeout" }
+func (listTimeout) Timeout() bool   { return true }
+func (listTimeout) Temporary() bool { return true }

@@ -495,3 +495,15 @@ type renamedError struct {
 
 func (e *renamedError) Error() string { return e.text }
 func (e *renamedError) Unwrap() error { return e.err }
+
+// Timeout and Temporary pass on the renamed error's, which os.IsTimeout
+// and a net.Error assertion ask without unwrapping.
+func (e *renamedError) Timeout() bool {
+	t, ok := e.err.(interface{ Timeout() bool })
+	return ok && t.Timeout()
+}
+
+func (e *renamedError) Temporary() bool {
+	t, ok := e.err.(interface{ Temporary() bool })
+	return ok && t.Temporary()
+}

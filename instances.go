@@ -450,6 +450,9 @@ func inGoroutine[T any](f func() T) func() T {
 	return func() T {
 		o := <-done
 		if !o.returned {
+			if o.panicked == nil { // runtime.Goexit, as t.FailNow calls it
+				panic("nebula: a goroutine of the call ended without returning (runtime.Goexit)")
+			}
 			panic(o.panicked)
 		}
 		return o.v

@@ -60,7 +60,7 @@ func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 		delete(c, "Set-Cookie")
 		delete(c, "Set-Cookie2")
 	}
-	var forms []string // built for the first text that may hold a secret
+	var forms []string      // built for the first text that may hold a secret
 	var renamed http.Header // names that held a secret, under their scrubbed names
 	for k, vs := range c {
 		// Another RoundTripper's map may have names in any case.
@@ -99,7 +99,7 @@ func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 // that holds a secret as it is, "ak_", "eyJ", or a character that only an
 // escaped form of a secret brings ('%' and '+' of URL escaping, '\' of
 // JSON's, '&' of HTML's). Most values (dates, types, ids) hold none, and
-// skip building every secret's forms.
+// skip the search for every known secret.
 func mayHoldSecret(v string, secrets []string) bool {
 	// One pass over the value: it is called for every header of every
 	// answer a Response is asked for.

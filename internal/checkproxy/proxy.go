@@ -285,13 +285,24 @@ func decoded(h http.Header, body []byte) (plain []byte, readable bool) {
 func narrowAcceptEncoding(h http.Header) {
 	offered := strings.ToLower(strings.Join(h.Values("Accept-Encoding"), ","))
 	h.Del("Accept-Encoding")
+	gzip, anyCoding := false, false
 	for _, part := range strings.Split(offered, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		coding = strings.TrimSpace(coding)
-		if (coding == "gzip" || coding == "x-gzip" || coding == "*") && !refusedByQ(params) {
-			h.Set("Accept-Encoding", "gzip")
-			return
+		switch coding = strings.TrimSpace(coding); {
+		case coding == "gzip" || coding == "x-gzip":
+			if refusedByQ(params) {
+				// Refused by name: "*" does not bring it back.
+				h.Set("Accept-Encoding", "identity")
+				return
+			}
+			gzip = true
+		case coding == "*" && !refusedByQ(params):
+			anyCoding = true
 		}
+	}
+	if gzip || anyCoding {
+		h.Set("Accept-Encoding", "gzip")
+		return
 	}
 	h.Set("Accept-Encoding", "identity")
 }

@@ -16,7 +16,7 @@ import (
 // in the parts of a multipart form, and whether it replaced any. A body
 // that is neither (JSON, text) comes back as it was.
 func Replace(body string, names map[string]bool, repl func(name string) string) (string, bool) {
-	if strings.Contains(body, "Content-Disposition") || strings.Contains(body, "content-disposition") {
+	if partHeader.MatchString(body) {
 		return replaceMultipart(body, names, repl)
 	}
 	trimmed := strings.TrimSpace(body)

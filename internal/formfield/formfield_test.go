@@ -18,6 +18,7 @@ func TestReplace(t *testing.T) {
 		{"no form here", "no form here"},
 		{"--X\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--X\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\nCorrectHorse9!\r\n--X--\r\n",
 			"--X\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nalice\r\n--X\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\n[REDACTED]\r\n--X--\r\n"},
+		{"--X\r\nCONTENT-DISPOSITION: form-data; name=\"password\"\r\n\r\nshout\r\n--X--", "--X\r\nCONTENT-DISPOSITION: form-data; name=\"password\"\r\n\r\n[REDACTED]\r\n--X--"},
 		{"--X\r\ncontent-disposition: form-data; name=password\r\nContent-Type: text/plain\r\n\r\nCut short", "--X\r\ncontent-disposition: form-data; name=password\r\nContent-Type: text/plain\r\n\r\n[REDACTED]"},
 	} {
 		got, _ := Replace(tt.body, names, repl)

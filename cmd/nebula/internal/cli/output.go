@@ -180,16 +180,18 @@ func (p *printer[T]) table(rows []T) error {
 	return err
 }
 
-// displayWidth is how many terminal columns s takes: two for the wide
-// characters of East Asian scripts and for emoji, none for combining marks
-// and zero-width characters, one for the rest (Unicode's East Asian Width,
-// W and F, in the blocks that hold them). Counting characters shifted the
-// columns after a name like "日本語-ノード".
+// displayWidth is how many terminal columns s takes, as near as a table
+// needs: two for the wide characters of East Asian scripts (Unicode's East
+// Asian Width W and F, in the blocks that hold them) and for the emoji of
+// U+1F300–1F64F, 1F680–1F6FF and 1F900–1FAFF, none for combining marks and
+// zero-width characters, one for the rest (some older symbols that
+// terminals draw wide, ⚡ or ✅, and flags, are counted one). Counting
+// characters shifted the columns after a name like "日本語-ノード".
 func displayWidth(s string) int {
 	n := 0
 	for _, r := range s {
 		switch {
-		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b || r == 0x200c || r == 0x200d || r == 0xfeff:
+		case unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r) || r == 0x200b || r == 0x200c || r == 0x200d || r == 0xfeff || r >= 0xfe00 && r <= 0xfe0f:
 		case isWide(r):
 			n += 2
 		default:
@@ -213,7 +215,7 @@ func isWide(r rune) bool {
 		r >= 0xffe0 && r <= 0xffe6 ||
 		r >= 0x1f300 && r <= 0x1f64f || // pictographs, emoticons
 		r >= 0x1f680 && r <= 0x1f6ff || // transport and map symbols
-		r >= 0x1f900 && r <= 0x1f9ff || // supplemental pictographs
+		r >= 0x1f900 && r <= 0x1faff || // supplemental pictographs, symbols and pictographs extended-A
 		r >= 0x20000 && r <= 0x3fffd // CJK extensions B and beyond
 }
 

@@ -8,7 +8,7 @@ import (
 func TestDisplayWidth(t *testing.T) {
 	t.Parallel()
 	for s, want := range map[string]int{
-		"trainer": 7, "日本語-ノード": 13, "한국어": 6, "ｆｕｌｌ": 8, "e\u0301": 1, "a\u200bb": 2, "🚀x": 3, "": 0,
+		"trainer": 7, "日本語-ノード": 13, "한국어": 6, "ｆｕｌｌ": 8, "e\u0301": 1, "a\u200bb": 2, "🚀x": 3, "🫠": 2, "\u2764\ufe0f": 1, "": 0,
 	} {
 		if got := displayWidth(s); got != want {
 			t.Errorf("displayWidth(%q) = %d, want %d", s, got, want)
