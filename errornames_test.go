@@ -135,6 +135,9 @@ func TestAsCall(t *testing.T) {
 		{base, "SSHKeys.List", "nebula: SSHKeys.List: GET /ssh-keys: 403 Forbidden"},
 		{errors.New("nebula: invalid argument: Billing.CreditHistory: bad"), "Billing.AllCreditHistory", "nebula: invalid argument: Billing.AllCreditHistory: bad"},
 		{errors.New("nebula: no call named here"), "SSHKeys.All", "nebula: no call named here"},
+		{errors.New("SSHKeys.List: at the start"), "SSHKeys.All", "SSHKeys.All: at the start"},
+		{errors.New("nebula: SSHKeys.AZaz: letters at both ends of the ranges"), "SSHKeys.All", "nebula: SSHKeys.All: letters at both ends of the ranges"},
+		{errors.New("nebula: the name ends the text SSHKeys.List"), "SSHKeys.All", "nebula: the name ends the text SSHKeys.List"},
 		{errors.New("nebula: SSHKeys.: odd; XSSHKeys.List: not a name; SSHKeys.Get: this"), "SSHKeys.All", "nebula: SSHKeys.: odd; XSSHKeys.List: not a name; SSHKeys.All: this"},
 	} {
 		got := asCall(tt.err, tt.op)

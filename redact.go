@@ -18,9 +18,7 @@ func knownSecrets(secrets []string) []string {
 			known = append(known, s)
 		}
 	}
-	if len(known) > 1 {
-		slices.SortStableFunc(known, func(a, b string) int { return len(b) - len(a) })
-	}
+	slices.SortStableFunc(known, func(a, b string) int { return len(b) - len(a) })
 	return known
 }
 
@@ -28,9 +26,7 @@ func knownSecrets(secrets []string) []string {
 // written as it is or escaped, then every "ak_" key value and every
 // JWT-looking run.
 func redactSecrets(text string, known []string) string {
-	if len(known) > 0 {
-		text = redactSpelled(text, known)
-	}
+	text = redactSpelled(text, known)
 	text = redactRuns(text, apiKeyPrefix, minKeyRun, "ak_[REDACTED]")
 	return redactRuns(text, "eyJ", minJWTRun, "[REDACTED-JWT]")
 }
