@@ -7,10 +7,10 @@ import (
 	"unicode/utf8"
 )
 
-// knownSecrets are the secrets redactSecrets looks for: each once, longest
-// first, so that a secret never leaves part of a longer one showing.
+// knownSecrets are the secrets redactSecrets looks for, each once.
 // Secrets shorter than minSecretLen are left out: they would match ordinary
-// words.
+// words. Their order does not matter: each run of text is redacted as far
+// as any of them reaches from it.
 func knownSecrets(secrets []string) []string {
 	var known []string
 	for _, s := range secrets {
@@ -18,7 +18,6 @@ func knownSecrets(secrets []string) []string {
 			known = append(known, s)
 		}
 	}
-	slices.SortStableFunc(known, func(a, b string) int { return len(b) - len(a) })
 	return known
 }
 
@@ -85,12 +84,13 @@ func redactSpelledWithin(text string, known []string, budget int) (out string, e
 			continue
 		}
 		// Runs that begin inside this one extend it.
-		for k := i + 1; end > 0 && k < end; k++ {
-			if e := spelled(k); e < 0 {
+		for k := i + 1; k < end; k++ {
+			e := spelled(k)
+			if e < 0 {
 				end = -1
-			} else {
-				end = max(end, e)
+				break
 			}
+			end = max(end, e)
 		}
 		b.WriteString(text[last:i])
 		b.WriteString(redactedText)
