@@ -55,38 +55,32 @@ func responseHeader(h http.Header, secrets []string, owned bool) http.Header {
 	if !owned {
 		c = h.Clone()
 	}
-	if owned {
-		// net/http's names are canonical.
-		delete(c, "Set-Cookie")
-		delete(c, "Set-Cookie2")
+	var known []string // the secrets to look for, once a text may hold one
+	scrubbed := func(text string) string {
+		if !mayHoldSecret(text, secrets) {
+			return text
+		}
+		if known == nil {
+			known = knownSecrets(secrets)
+		}
+		return redactSecrets(text, known)
 	}
-	var forms []string      // built for the first text that may hold a secret
 	var renamed http.Header // names that held a secret, under their scrubbed names
 	for k, vs := range c {
 		// Another RoundTripper's map may have names in any case.
-		if !owned && (strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Set-Cookie2")) {
+		if strings.EqualFold(k, "Set-Cookie") || strings.EqualFold(k, "Set-Cookie2") {
 			delete(c, k)
 			continue
 		}
 		for i, v := range vs {
-			if mayHoldSecret(v, secrets) {
-				if forms == nil {
-					forms = knownSecrets(secrets)
-				}
-				vs[i] = redactSecrets(v, forms)
-			}
+			vs[i] = scrubbed(v)
 		}
-		if mayHoldSecret(k, secrets) {
-			if forms == nil {
-				forms = knownSecrets(secrets)
+		if name := scrubbed(k); name != k {
+			delete(c, k)
+			if renamed == nil {
+				renamed = make(http.Header)
 			}
-			if name := redactSecrets(k, forms); name != k {
-				delete(c, k)
-				if renamed == nil {
-					renamed = make(http.Header)
-				}
-				renamed[name] = append(renamed[name], vs...)
-			}
+			renamed[name] = append(renamed[name], vs...)
 		}
 	}
 	for k, vs := range renamed {
@@ -104,17 +98,11 @@ func mayHoldSecret(v string, secrets []string) bool {
 	// One pass over the value: it is called for every header of every
 	// answer a Response is asked for.
 	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '%', '+', '\\', '&':
+		switch c := v[i]; {
+		case isEscapeStart(c),
+			c == apiKeyPrefix[0] && strings.HasPrefix(v[i:], apiKeyPrefix),
+			c == 'e' && strings.HasPrefix(v[i:], "eyJ"):
 			return true
-		case apiKeyPrefix[0]:
-			if strings.HasPrefix(v[i:], apiKeyPrefix) {
-				return true
-			}
-		case 'e':
-			if strings.HasPrefix(v[i:], "eyJ") {
-				return true
-			}
 		}
 	}
 	for _, s := range secrets {
