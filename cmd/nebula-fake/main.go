@@ -63,6 +63,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nebula-sdk/nebula-go/internal/checkproxy"
 	"github.com/nebula-sdk/nebula-go/nebulatest"
 )
 
@@ -279,7 +280,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// calling as soon as it reads stdout, and the banner must come before
 	// the access-log line of that first call.
 	logs.printf("nebula-fake: serving the fake Nebula API at %s%s, control routes at %s/_fake/", base, nebulatest.BasePath, base)
-	if host := strings.Trim(hostOf(cfg.addr), "[]"); !strings.EqualFold(host, "localhost") && !isLoopbackIP(host) {
+	if !checkproxy.IsLoopback(strings.Trim(hostOf(cfg.addr), "[]")) {
 		logs.printf("nebula-fake: warning: %s is reachable beyond this machine, and the control routes need no token", cfg.addr)
 	}
 	if loaded {
@@ -342,11 +343,6 @@ func (g *gatedListener) Accept() (net.Conn, error) {
 func (g *gatedListener) Close() error {
 	g.closeOnce.Do(func() { close(g.closed) })
 	return g.Listener.Close()
-}
-
-func isLoopbackIP(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func hostOf(addr string) string {

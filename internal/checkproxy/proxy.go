@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -102,7 +103,7 @@ func ParseUpstream(raw string) (*url.URL, error) {
 		return nil, errors.New("-proxy: want an absolute http(s) URL such as https://api.nebulablock.com/api/v1")
 	case u.User != nil, u.RawQuery != "", u.Fragment != "":
 		return nil, fmt.Errorf("-proxy %s: want no user info, query or fragment", u.Redacted())
-	case u.Scheme == "http" && !isLoopback(u.Hostname()):
+	case u.Scheme == "http" && !IsLoopback(u.Hostname()):
 		return nil, fmt.Errorf("-proxy %s: plain http only to a loopback host (the token goes there)", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
@@ -110,8 +111,10 @@ func ParseUpstream(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-func isLoopback(host string) bool {
-	if host == "localhost" {
+// IsLoopback reports a host that is this machine only: "localhost" (in any
+// case) or a loopback address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
@@ -312,8 +315,8 @@ func refusedByQ(params string) bool {
 	for _, p := range strings.Split(params, ";") {
 		k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
 		if strings.EqualFold(strings.TrimSpace(k), "q") {
-			v = strings.TrimSpace(v)
-			return v == "0" || strings.Trim(v, "0.") == "" && strings.HasPrefix(v, "0")
+			q, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return err == nil && q == 0
 		}
 	}
 	return false
