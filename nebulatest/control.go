@@ -193,7 +193,7 @@ func redactHeaders(headers string, passwords []string) map[string][]string {
 }
 
 // passwordField is the form field redactBody hides whatever its value.
-var passwordField = map[string]bool{"password": true}
+func passwordField(name string) (string, bool) { return redacted, strings.EqualFold(name, "password") }
 
 // redactBody shows a request body with every known or recognisable secret
 // replaced: API key values, JWTs, private keys, login passwords (as JSON
@@ -201,7 +201,7 @@ var passwordField = map[string]bool{"password": true}
 func redactBody(body []byte, passwords []string) string {
 	// Read leniently, multipart too: a typed password with a raw '%'
 	// failed url.ParseQuery and showed as it was.
-	str, _ := formfield.Replace(string(body), passwordField, func(string) string { return redacted })
+	str, _ := formfield.Replace(string(body), passwordField)
 	// The regexps run only where they could match: a log of large bodies
 	// is otherwise slow to serve.
 	lower := strings.ToLower(str)

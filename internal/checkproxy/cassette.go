@@ -139,8 +139,7 @@ func (rec *Recorder) body(b []byte, contentType string) (text, b64 string) {
 		return rec.redactForm(b), ""
 	}
 	if strings.HasPrefix(contentType, "multipart/form-data") {
-		form, _ := formfield.Replace(string(b), formSecretFields, placeholderFor)
-		return rec.redact.scrub(form), ""
+		return rec.redactFormLeniently(b), ""
 	}
 	return rec.redact.redactBody(b), ""
 }
@@ -150,32 +149,31 @@ func (rec *Recorder) body(b []byte, contentType string) (text, b64 string) {
 func (rec *Recorder) redactForm(b []byte) string {
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
-		// Leniently, field by field: a typed password with a raw '%'
-		// fails ParseQuery, and was recorded as it was.
-		lenient, _ := formfield.Replace(string(b), formSecretFields, placeholderFor)
-		return rec.redact.scrub(lenient)
+		// A typed password with a raw '%' fails ParseQuery, and was
+		// recorded as it was.
+		return rec.redactFormLeniently(b)
 	}
 	return redactFormValues(rec.redact, form)
 }
 
-// placeholderFor is the placeholder of the secret field name, in any case.
-func placeholderFor(name string) string {
-	for field, p := range secretFields {
-		if strings.EqualFold(field, name) {
-			return p
-		}
-	}
-	return passwordPlaceholder
+// redactFormLeniently redacts a form (urlencoded or multipart) that a strict
+// parser refuses: each secretFields field's value becomes its placeholder,
+// then the whole text is scrubbed.
+func (rec *Recorder) redactFormLeniently(b []byte) string {
+	form, _ := formfield.Replace(string(b), secretFieldPlaceholder)
+	return rec.redact.scrub(form)
 }
 
-// formSecretFields are the secretFields by lower-case name, for formfield.
-var formSecretFields = func() map[string]bool {
-	m := map[string]bool{}
-	for name := range secretFields {
-		m[strings.ToLower(name)] = true
+// secretFieldPlaceholder is formfield's view of secretFields: a field's
+// placeholder, its name in any case.
+func secretFieldPlaceholder(name string) (string, bool) {
+	for field, p := range secretFields {
+		if strings.EqualFold(field, name) {
+			return p, true
+		}
 	}
-	return m
-}()
+	return "", false
+}
 
 func redactFormValues(r *redactor, form url.Values) string {
 	for name, values := range form {

@@ -11,22 +11,25 @@ import (
 	"strings"
 )
 
-// Replace returns body with the value of every field whose name is in
-// names (compared without case) replaced by repl, in a urlencoded form and
-// in the parts of a multipart form, and whether it replaced any. A body
-// that is neither (JSON, text) comes back as it was.
-func Replace(body string, names map[string]bool, repl func(name string) string) (string, bool) {
+// Secret says whether the field name (as sent, unescaped) holds a secret,
+// and what its value becomes.
+type Secret func(name string) (replacement string, ok bool)
+
+// Replace returns body with the value of every field secret picks replaced,
+// in a urlencoded form and in the parts of a multipart form, and whether it
+// replaced any. A body that is neither (JSON, text) comes back as it was.
+func Replace(body string, secret Secret) (string, bool) {
 	if partHeader.MatchString(body) {
-		return replaceMultipart(body, names, repl)
+		return replaceMultipart(body, secret)
 	}
 	trimmed := strings.TrimSpace(body)
 	if trimmed == "" || strings.ContainsAny(trimmed[:1], "{[\"") || !strings.Contains(body, "=") {
 		return body, false
 	}
-	return replaceURLEncoded(body, names, repl)
+	return replaceURLEncoded(body, secret)
 }
 
-func replaceURLEncoded(body string, names map[string]bool, repl func(string) string) (string, bool) {
+func replaceURLEncoded(body string, secret Secret) (string, bool) {
 	fields := strings.Split(body, "&")
 	changed := false
 	for i, f := range fields {
@@ -35,8 +38,8 @@ func replaceURLEncoded(body string, names map[string]bool, repl func(string) str
 		if u, err := url.QueryUnescape(key); err == nil {
 			name = u
 		}
-		if hasValue && names[strings.ToLower(strings.TrimSpace(name))] {
-			fields[i] = key + "=" + url.QueryEscape(repl(strings.ToLower(name)))
+		if repl, ok := secret(strings.TrimSpace(name)); hasValue && ok {
+			fields[i] = key + "=" + url.QueryEscape(repl)
 			changed = true
 		}
 	}
@@ -47,7 +50,7 @@ func replaceURLEncoded(body string, names map[string]bool, repl func(string) str
 // them; group 1 is the field's name.
 var partHeader = regexp.MustCompile(`(?i)content-disposition:[^\r\n]*?\bname="?([^";\r\n]*)"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n`)
 
-func replaceMultipart(body string, names map[string]bool, repl func(string) string) (string, bool) {
+func replaceMultipart(body string, secret Secret) (string, bool) {
 	var b strings.Builder
 	changed := false
 	rest := body
@@ -58,7 +61,7 @@ func replaceMultipart(body string, names map[string]bool, repl func(string) stri
 			return b.String(), changed
 		}
 		b.WriteString(rest[:loc[1]])
-		name := strings.ToLower(rest[loc[2]:loc[3]])
+		repl, isSecret := secret(rest[loc[2]:loc[3]])
 		rest = rest[loc[1]:]
 		// The value runs to the next boundary line ("\r\n--"), or to the
 		// end of a body cut short.
@@ -69,8 +72,8 @@ func replaceMultipart(body string, names map[string]bool, repl func(string) stri
 		if end < 0 {
 			end = len(rest)
 		}
-		if names[name] {
-			b.WriteString(repl(name))
+		if isSecret {
+			b.WriteString(repl)
 			changed = true
 		} else {
 			b.WriteString(rest[:end])
