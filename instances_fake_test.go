@@ -133,18 +133,11 @@ func TestFakeCreatePanicInItsGoroutinesReachesTheCaller(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx := context.Background()
-		key, err := c.SSHKeys.Create(ctx, nebula.CreateSSHKeyRequest{Name: "k", PublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl me@host"})
+		key, err := c.SSHKeys.Create(ctx, nebula.CreateSSHKeyRequest{Name: "k", PublicKey: newEd25519PublicKey(t, "k")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		products, err := c.Compute.Products(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		images, err := c.Compute.Images(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		product, image := cheapestProductAndImage(t, ctx, c)
 		c, err = s.NewClient(nebula.WithObserver(panicsOn{op[0], op[1]}))
 		if err != nil {
 			t.Fatal(err)
@@ -152,7 +145,7 @@ func TestFakeCreatePanicInItsGoroutinesReachesTheCaller(t *testing.T) {
 		var recovered any
 		func() {
 			defer func() { recovered = recover() }()
-			c.Instances.Create(ctx, nebula.CreateInstanceRequest{Name: "trainer", ProductID: products[0].ID, ImageID: images[0].ID, SSHKeyID: key.ID})
+			c.Instances.Create(ctx, nebula.CreateInstanceRequest{Name: "trainer", ProductID: product.ID, ImageID: image.ID, SSHKeyID: key.ID})
 		}()
 		if recovered != "observer bug in "+op[0]+"."+op[1] {
 			t.Errorf("%s.%s: recovered %v", op[0], op[1], recovered)

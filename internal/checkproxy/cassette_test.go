@@ -42,11 +42,7 @@ func TestRecordThenReplayGivesTheSameAnswers(t *testing.T) {
 	const user, password = "ada.lovelace@example.org", "Hunter-2-Secret!"
 	up := nebulatest.NewServer(nebulatest.WithBootTime(0), nebulatest.WithUser(user, password))
 	t.Cleanup(up.Close)
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, dir := recorder(t)
 	_, proxyURL, _ := front(t, up.URL, rec)
 	form := url.Values{"username": {user}, "password": {password}}.Encode()
 	steps := []step{
@@ -110,11 +106,7 @@ func TestReplayMatching(t *testing.T) {
 	t.Parallel()
 	up := nebulatest.NewServer()
 	t.Cleanup(up.Close)
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, dir := recorder(t)
 	_, proxyURL, _ := front(t, up.URL, rec)
 	live := play(t, proxyURL, up.Token(), []step{
 		{"GET", "/ssh-keys?limit=2&offset=0", "", ""},
@@ -170,11 +162,7 @@ func TestCassettesHoldNoSecret(t *testing.T) {
 	)
 	up := nebulatest.NewServer(nebulatest.WithBootTime(0), nebulatest.WithSeedToken(token), nebulatest.WithUser(user, password))
 	t.Cleanup(up.Close)
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, dir := recorder(t)
 	_, proxyURL, _ := front(t, up.URL, rec)
 	base := proxyURL + BasePath
 	c := sdk(t, base, token)
@@ -281,11 +269,7 @@ func TestCassettesHideLoginPasswordsOfEveryForm(t *testing.T) {
 	t.Parallel()
 	up := nebulatest.NewServer(nebulatest.WithUser("grace@example.org", "right"))
 	t.Cleanup(up.Close)
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, dir := recorder(t)
 	_, proxyURL, _ := front(t, up.URL, rec)
 	c := &http.Client{Transport: transport(t)}
 	for _, login := range []struct{ contentType, body string }{

@@ -115,3 +115,14 @@ func readDir(t testing.TB, dir string) map[string]string {
 	}
 	return files
 }
+
+// recorder is a Recorder writing into a fresh directory, and that directory.
+func recorder(t testing.TB) (*Recorder, string) {
+	t.Helper()
+	dir := t.TempDir()
+	rec, err := NewRecorder(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec, dir
+}

@@ -275,11 +275,7 @@ func TestCompressionOnlyInWhatTheProxyReads(t *testing.T) {
 		}
 		io.WriteString(w, `{"data":{"available_balance":"1"},"message":"ok","status":"success"}`)
 	})
-	dir := t.TempDir()
-	rec, err := NewRecorder(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec, dir := recorder(t)
 	p, proxyURL, log := front(t, up.srv.URL, rec)
 	c := &http.Client{Transport: &http.Transport{DisableCompression: true}}
 	t.Cleanup(c.CloseIdleConnections)

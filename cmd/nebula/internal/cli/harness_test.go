@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -180,4 +181,15 @@ func golden(t *testing.T, name, got string) {
 	if got != string(want) {
 		t.Errorf("output differs from %s (go test -update rewrites it)\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
+}
+
+// apiKey creates the API key name and returns it as create printed it.
+func (h *harness) apiKey(name string) apiKeyView {
+	h.t.Helper()
+	r := h.mustRun("api-key", "create", name, "-o", "json")
+	var created apiKeyView
+	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
+		h.t.Fatalf("api-key create %s: %v: %q", name, err, r.out)
+	}
+	return created
 }

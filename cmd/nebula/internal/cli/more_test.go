@@ -84,12 +84,8 @@ func TestImageGenerate(t *testing.T) {
 func TestAPIKeyRotateAndDelete(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.mustRun("api-key", "create", "ci", "-o", "json")
-	var created apiKeyView
-	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
-		t.Fatal(err)
-	}
-	r = h.mustRun("api-key", "rotate", string(created.ID), "-o", "json")
+	created := h.apiKey("ci")
+	r := h.mustRun("api-key", "rotate", string(created.ID), "-o", "json")
 	var rotated apiKeyView
 	if err := json.Unmarshal([]byte(r.out), &rotated); err != nil {
 		t.Fatal(err)
@@ -288,11 +284,7 @@ func TestRotatedNameDoesNotGrow(t *testing.T) {
 func TestAPIKeyColumnsMustShowTheKey(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.mustRun("api-key", "create", "ci", "-o", "json")
-	var created apiKeyView
-	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
-		t.Fatal(err)
-	}
+	created := h.apiKey("ci")
 	before := h.requests()
 	for _, args := range [][]string{
 		{"api-key", "create", "ci5", "--columns", "id,name"},
@@ -338,22 +330,15 @@ func TestAPIKeyCreatedButNotWritten(t *testing.T) {
 func TestAPIKeyRotateDeleteOutcomeUnknown(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	r := h.mustRun("api-key", "create", "ci", "-o", "json")
-	var created apiKeyView
-	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
-		t.Fatal(err)
-	}
+	created := h.apiKey("ci")
 	h.srv.Inject(nebulatest.Fault{Method: "DELETE", Path: "/api-keys/", HangUp: nebulatest.HangUpAfter, Times: -1})
-	r = h.run("api-key", "rotate", string(created.ID))
+	r := h.run("api-key", "rotate", string(created.ID))
 	if r.code != ExitUnknown || !strings.Contains(r.err, "may have been deleted") || strings.Contains(r.err, "still works") {
 		t.Fatalf("exit %d, stderr %q", r.code, r.err)
 	}
 	// A delete the API refused (a 4xx) left the old key working.
 	h = newHarness(t)
-	r = h.mustRun("api-key", "create", "ci", "-o", "json")
-	if err := json.Unmarshal([]byte(r.out), &created); err != nil {
-		t.Fatal(err)
-	}
+	created = h.apiKey("ci")
 	h.srv.Inject(nebulatest.Fault{Method: "DELETE", Path: "/api-keys/", Status: 403, Times: -1})
 	r = h.run("api-key", "rotate", string(created.ID))
 	if r.code != ExitFailed || !strings.Contains(r.err, "still works") {
