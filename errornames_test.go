@@ -3,6 +3,7 @@ package nebula
 import (
 	"errors"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"testing"
@@ -66,36 +67,11 @@ func TestErrorsOfCallsMadeOfRequestsNameTheCall(t *testing.T) {
 		name string
 		call func() error
 	}{
-		{"SSHKeys.All", func() error {
-			for _, err := range e.client.SSHKeys.All(bg) {
-				return err
-			}
-			return nil
-		}},
-		{"Instances.All", func() error {
-			for _, err := range e.client.Instances.All(bg) {
-				return err
-			}
-			return nil
-		}},
-		{"Instances.AllDeleted", func() error {
-			for _, err := range e.client.Instances.AllDeleted(bg) {
-				return err
-			}
-			return nil
-		}},
-		{"Billing.AllInvoices", func() error {
-			for _, err := range e.client.Billing.AllInvoices(bg) {
-				return err
-			}
-			return nil
-		}},
-		{"Billing.AllCreditHistory", func() error {
-			for _, err := range e.client.Billing.AllCreditHistory(bg, WithCallTimeout(-1)) {
-				return err
-			}
-			return nil
-		}},
+		{"SSHKeys.All", func() error { return firstError(e.client.SSHKeys.All(bg)) }},
+		{"Instances.All", func() error { return firstError(e.client.Instances.All(bg)) }},
+		{"Instances.AllDeleted", func() error { return firstError(e.client.Instances.AllDeleted(bg)) }},
+		{"Billing.AllInvoices", func() error { return firstError(e.client.Billing.AllInvoices(bg)) }},
+		{"Billing.AllCreditHistory", func() error { return firstError(e.client.Billing.AllCreditHistory(bg, WithCallTimeout(-1))) }},
 		{"Instances.Lookup", func() error { _, err := e.client.Instances.Lookup(bg, "x"); return err }},
 		{"Instances.Create", func() error {
 			_, err := e.client.Instances.Create(bg, CreateInstanceRequest{Name: "x", ProductID: "p", ImageID: "i", SSHKeyID: "1"})
@@ -122,6 +98,16 @@ func TestErrorsOfCallsMadeOfRequestsNameTheCall(t *testing.T) {
 			t.Errorf("%s: errors.As finds no *APIError in %q", c.name, msg)
 		}
 	}
+}
+
+// firstError is the first error an iterator yields, nil if none.
+func firstError[T any](seq iter.Seq2[T, error]) error {
+	for _, err := range seq {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func TestAsCall(t *testing.T) {
